@@ -1,0 +1,18 @@
+# Turns schema/NNN_name.sql into a C++ table of migrations (run at build time, see CMakeLists).
+# Inputs: SCHEMA_DIR, OUTPUT.
+file(GLOB sql_files "${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT sql_files)
+set(body "// Generated from schema/*.sql by cmake/embed_schema.cmake. Do not edit.\n")
+string(APPEND body "#include \"store/migrations.h\"\n\nnamespace kb {\n\n")
+string(APPEND body "const std::vector<Migration>& Migrations() {\n  static const std::vector<Migration> kMigrations = {\n")
+foreach(f IN LISTS sql_files)
+  get_filename_component(name "${f}" NAME)
+  string(SUBSTRING "${name}" 0 3 num)
+  math(EXPR version "${num}")
+  file(READ "${f}" sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"kbsql(${sql})kbsql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace kb\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUTPUT}.tmp")

@@ -1,0 +1,111 @@
+// kbindex: keeps a folder of notes searchable by keyword (SQLite FTS5) and by meaning (Chroma).
+// This file only parses the command line; each subcommand lives in a cmd_*.cpp file.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/cli.h"
+
+namespace {
+
+using kb::cli::Globals;
+
+void SetupLogging(const Globals& g) {
+  auto logger = spdlog::stderr_color_mt("kbindex");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (g.verbose >= 2) {
+    spdlog::set_level(spdlog::level::trace);
+  } else if (g.verbose == 1) {
+    spdlog::set_level(spdlog::level::debug);
+  } else if (g.quiet) {
+    spdlog::set_level(spdlog::level::err);
+  } else {
+    spdlog::set_level(spdlog::level::warn);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kbindex - keeps notes searchable by keyword (SQLite FTS5) and by meaning (ChromaDB)",
+               "kbindex"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand
+  app.set_version_flag("--version", std::string("kbindex ") + KBINDEX_VERSION);
+
+  Globals g;
+  std::string db, config_file;
+  app.add_option("--db", db, "database file (env KBINDEX_DB; default $XDG_DATA_HOME/kbindex/kbindex.db)");
+  app.add_option("--config", config_file, "JSON config file (default $XDG_CONFIG_HOME/kbindex/config.json)");
+  app.add_flag("--json", g.json, "machine-readable JSON output");
+  app.add_flag("-q,--quiet", g.quiet, "only errors");
+  app.add_flag("-v,--verbose", g.verbose, "more logging (-vv for trace)");
+
+  // Scan options shared by index.
+  std::vector<std::string> include, exclude;
+  int64_t max_file_size = 0;
+
+  kb::cli::IndexArgs index_args;
+  auto* index = app.add_subcommand("index", "scan folders into SQLite (and sync them to Chroma)");
+  index->add_option("folders", index_args.folders, "folders to scan")->required();
+  index->add_option("--source", index_args.source, "source name (default: the folder's name)");
+  index->add_option("--include", include, "glob of files to index (repeatable; default *.md *.markdown *.txt)");
+  index->add_option("--exclude", exclude, "glob of files or folders to leave out (repeatable)");
+  index->add_option("--max-file-size", max_file_size, "skip files larger than this many bytes");
+  index->add_flag("--allow-mass-delete", index_args.allow_mass_delete,
+                  "allow a scan to remove more than 90% of a source's documents");
+  index->add_flag("--no-sync", index_args.no_sync, "only write SQLite; sync later");
+
+  kb::cli::SearchArgs search_args;
+  auto* search = app.add_subcommand("search", "search notes");
+  search->add_option("query", search_args.words, "words to search for")->required();
+  search->add_option("--mode", search_args.mode, "keyword | semantic | hybrid");
+  search->add_flag("--semantic", search_args.semantic, "same as --mode semantic");
+  search->add_flag("--raw", search_args.raw, "pass the query to FTS5 as is (FTS5 query syntax)");
+  search->add_option("-k,--limit", search_args.k, "number of results (default 10)");
+  search->add_option("--source", search_args.source, "only this source");
+
+  auto* stats = app.add_subcommand("stats", "document and sync counts, last sync run");
+
+  std::string show_id;
+  bool show_body = false;
+  auto* show = app.add_subcommand("show", "one document with its sync state");
+  show->add_option("id", show_id, "document id, e.g. notes:ideas/todo.md")->required();
+  show->add_flag("--body", show_body, "also print the text");
+
+  std::string skipped_source;
+  auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
+  skipped->add_option("--source", skipped_source, "only this source");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kb::cli::kExitOk : kb::cli::kExitUsage;
+  }
+
+  g.interactive = isatty(STDERR_FILENO);
+  SetupLogging(g);
+  auto config = kb::LoadConfig(config_file);
+  if (!config.ok()) return kb::cli::Fail(config.status());
+  g.config = std::move(config).value();
+  if (!db.empty()) g.config.db_path = db;
+  if (!include.empty()) g.config.include = include;
+  if (!exclude.empty()) g.config.exclude = exclude;
+  if (max_file_size > 0) g.config.max_file_bytes = max_file_size;
+  if (auto st = kb::ValidateConfig(g.config); !st.ok()) {
+    std::fprintf(stderr, "kbindex: %s\n", st.message().c_str());
+    return kb::cli::kExitUsage;
+  }
+
+  if (*index) return kb::cli::RunIndex(g, index_args);
+  if (*search) return kb::cli::RunSearch(g, search_args);
+  if (*stats) return kb::cli::RunStats(g);
+  if (*show) return kb::cli::RunShow(g, show_id, show_body);
+  if (*skipped) return kb::cli::RunSkipped(g, skipped_source);
+  return kb::cli::kExitUsage;
+}

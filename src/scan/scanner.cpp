@@ -1,0 +1,416 @@
+#include "scan/scanner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "scan/markdown.h"
+#include "util/hash.h"
+#include "util/utf8.h"
+
+namespace kb {
+namespace {
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool IsMarkdown(const std::string& rel) {
+  std::string lower = rel;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  return lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".mdx");
+}
+
+struct DirKey {
+  dev_t dev;
+  ino_t ino;
+  bool operator<(const DirKey& o) const { return dev != o.dev ? dev < o.dev : ino < o.ino; }
+};
+
+enum class ReadResult { kOk, kVanished, kUnreadable, kTooLarge };
+
+// Reads a whole file, refusing to read more than max_bytes.
+ReadResult ReadFile(const std::string& path, int64_t max_bytes, std::string* out, int* err) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = errno;
+    return errno == ENOENT ? ReadResult::kVanished : ReadResult::kUnreadable;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    *err = errno;
+    ::close(fd);
+    return ReadResult::kUnreadable;
+  }
+  if (st.st_size > max_bytes) {
+    ::close(fd);
+    return ReadResult::kTooLarge;
+  }
+  out->clear();
+  out->resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  for (;;) {
+    if (got == out->size()) {
+      if (static_cast<int64_t>(out->size()) > max_bytes) break;
+      out->resize(out->size() + 4096);  // the file grew since fstat
+    }
+    const ssize_t n = ::read(fd, out->data() + got, out->size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      ::close(fd);
+      return ReadResult::kUnreadable;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out->resize(got);
+  if (static_cast<int64_t>(got) > max_bytes) return ReadResult::kTooLarge;
+  return ReadResult::kOk;
+}
+
+class FolderScan {
+ public:
+  FolderScan(DocumentStore& store, const ScanOptions& options, std::string root, std::string source)
+      : store_(store), opt_(options), root_(std::move(root)) {
+    report_.source = std::move(source);
+    report_.root = root_;
+  }
+
+  Result<ScanReport> Run() {
+    KB_ASSIGN_OR_RETURN(auto states, store_.LoadFileStates(report_.source));
+    int64_t live = 0;
+    for (auto& s : states) {
+      if (s.live) ++live;
+      known_.emplace(s.path, std::move(s));
+    }
+    KB_ASSIGN_OR_RETURN(auto skipped_before, store_.ListSkipped(report_.source));
+    for (auto& s : skipped_before) previously_skipped_.emplace(s.path, std::move(s));
+
+    struct stat root_st {};
+    if (::stat(root_.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode)) {
+      if (live > 0 && !opt_.allow_mass_delete) {
+        return Status::Aborted("source folder " + root_ + " is missing or not a folder, and " +
+                               std::to_string(live) + " documents of source '" + report_.source +
+                               "' would be removed; is it unmounted? Re-run with "
+                               "--allow-mass-delete if they really are gone");
+      }
+      if (live == 0) return Status::NotFound("folder does not exist: " + root_);
+    } else {
+      std::set<DirKey> ancestors;
+      Walk(root_, "", root_st, ancestors);
+    }
+    KB_RETURN_IF_ERROR(write_status_);
+    KB_RETURN_IF_ERROR(Flush());
+
+    // Tombstones: live rows whose file was not seen (and is not under an unreadable folder).
+    std::vector<std::string> gone;
+    for (const auto& [path, state] : known_) {
+      if (!state.live || seen_.count(path)) continue;
+      bool protected_path = false;
+      for (const std::string& prefix : unreadable_dirs_) {
+        if (path.starts_with(prefix)) {
+          protected_path = true;
+          break;
+        }
+      }
+      if (!protected_path) gone.push_back(report_.source + ":" + path);
+    }
+    if (!gone.empty() && !opt_.allow_mass_delete) {
+      const bool empty = report_.files_seen == 0;
+      const double share = static_cast<double>(gone.size()) / static_cast<double>(live);
+      if (empty || share > opt_.mass_delete_ratio) {
+        char pct[16];
+        std::snprintf(pct, sizeof pct, "%.0f%%", share * 100.0);
+        return Status::Aborted(
+            "refusing to remove " + std::to_string(gone.size()) + " of " + std::to_string(live) +
+            " documents (" + pct + ") of source '" + report_.source + "': " +
+            (empty ? "the folder " + root_ + " has no matching files (unmounted or emptied?)"
+                   : "more than " + std::to_string(static_cast<int>(opt_.mass_delete_ratio * 100)) +
+                         "% of its files are gone") +
+            ". Nothing was removed; re-run with --allow-mass-delete if this is intended");
+      }
+    }
+    for (size_t i = 0; i < gone.size(); i += 500) {
+      const size_t n = std::min<size_t>(500, gone.size() - i);
+      KB_ASSIGN_OR_RETURN(int removed,
+                          store_.Tombstone(std::span<const std::string>(gone.data() + i, n)));
+      report_.removed += removed;
+    }
+    if (!gone.empty() && opt_.on_batch_committed) opt_.on_batch_committed();
+    KB_RETURN_IF_ERROR(store_.ReplaceSkipped(report_.source, report_.skipped));
+    KB_RETURN_IF_ERROR(store_.MarkScanned(report_.source));
+    return std::move(report_);
+  }
+
+ private:
+  bool Included(const std::string& rel) const {
+    bool inc = false;
+    for (const auto& p : opt_.include) {
+      if (MatchesGlob(p, rel)) {
+        inc = true;
+        break;
+      }
+    }
+    return inc && !Excluded(rel);
+  }
+  bool Excluded(const std::string& rel) const {
+    for (const auto& p : opt_.exclude) {
+      if (MatchesGlob(p, rel)) return true;
+    }
+    return false;
+  }
+
+  void Skip(const std::string& rel, const char* reason, std::string detail,
+            std::optional<int64_t> size = std::nullopt,
+            std::optional<int64_t> mtime = std::nullopt) {
+    report_.skipped.push_back(SkippedFile{report_.source, rel, reason, std::move(detail), size,
+                                          mtime, store_.clock()->NowMs()});
+  }
+
+  void Walk(const std::string& dir, const std::string& rel_prefix, const struct stat& dir_st,
+            std::set<DirKey>& ancestors) {
+    if (!write_status_.ok()) return;
+    const DirKey key{dir_st.st_dev, dir_st.st_ino};
+    visited_dirs_.insert(key);
+    ancestors.insert(key);
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+      const int e = errno;
+      const std::string rel_dir = rel_prefix.empty() ? "." : rel_prefix;
+      Skip(rel_dir, "unreadable", std::string("cannot open folder: ") + std::strerror(e));
+      unreadable_dirs_.push_back(rel_prefix);  // keep what we knew under it
+      ancestors.erase(key);
+      return;
+    }
+    std::vector<std::string> names;
+    while (dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] == '.') continue;  // ., .., hidden files and folders, .git
+      names.emplace_back(ent->d_name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      const std::string full = dir + "/" + name;
+      const std::string rel = rel_prefix + name;
+      struct stat lst {};
+      if (::lstat(full.c_str(), &lst) != 0) continue;  // vanished between readdir and lstat
+      struct stat st = lst;
+      if (S_ISLNK(lst.st_mode)) {
+        if (::stat(full.c_str(), &st) != 0) {
+          const int e = errno;
+          if (Included(rel) || e == ELOOP) {
+            if (e == ELOOP) {
+              Skip(rel, "symlink_loop", "symbolic link loop");
+            } else if (e == ENOENT) {
+              Skip(rel, "dangling_symlink", "symbolic link points to nothing");
+            } else {
+              Skip(rel, "unreadable", std::string("cannot follow link: ") + std::strerror(e));
+              seen_.insert(rel);
+            }
+          }
+          continue;
+        }
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (Excluded(rel) || Excluded(rel + "/")) continue;
+        const DirKey child{st.st_dev, st.st_ino};
+        if (ancestors.count(child)) {
+          Skip(rel, "symlink_loop", "link to a folder that contains it");
+          continue;
+        }
+        if (visited_dirs_.count(child)) continue;  // same folder reached twice via links
+        Walk(full, rel + "/", st, ancestors);
+        continue;
+      }
+      if (!Included(rel)) continue;
+      ++report_.files_seen;
+      if (!S_ISREG(st.st_mode)) {
+        Skip(rel, "not_regular", "not a regular file");
+        continue;
+      }
+      VisitFile(full, rel, st);
+      if (opt_.on_progress && report_.files_seen % 250 == 0) opt_.on_progress(report_);
+      if (!write_status_.ok()) return;
+    }
+    ancestors.erase(key);
+  }
+
+  void VisitFile(const std::string& full, const std::string& rel, const struct stat& st) {
+    const int64_t mtime = MtimeNs(st);
+    const int64_t size = st.st_size;
+    seen_.insert(rel);
+    auto known = known_.find(rel);
+    if (known != known_.end() && known->second.live && known->second.mtime_ns == mtime &&
+        known->second.size == size) {
+      ++report_.unchanged;
+      return;
+    }
+    // A file skipped before for its content, and not touched since: skip without reading.
+    if (auto prev = previously_skipped_.find(rel); prev != previously_skipped_.end()) {
+      const SkippedFile& p = prev->second;
+      if (p.file_size == size && p.file_mtime_ns == mtime &&
+          (p.reason == "binary" || p.reason == "invalid_utf8" || p.reason == "too_large")) {
+        report_.skipped.push_back(p);
+        return;
+      }
+    }
+    if (size > opt_.max_file_bytes) {
+      Skip(rel, "too_large",
+           "file is " + std::to_string(size) + " bytes; the limit is " +
+               std::to_string(opt_.max_file_bytes) + " (--max-file-size)",
+           size, mtime);
+      return;
+    }
+    if (opt_.before_read) opt_.before_read(rel);
+    std::string data;
+    int err = 0;
+    switch (ReadFile(full, opt_.max_file_bytes, &data, &err)) {
+      case ReadResult::kVanished:
+        seen_.erase(rel);
+        Skip(rel, "vanished", "file disappeared during the scan");
+        return;
+      case ReadResult::kUnreadable:
+        Skip(rel, "unreadable", std::string("cannot read: ") + std::strerror(err), size, mtime);
+        return;
+      case ReadResult::kTooLarge:
+        Skip(rel, "too_large", "file grew beyond the size limit while being read", size, mtime);
+        return;
+      case ReadResult::kOk: break;
+    }
+    ++report_.files_read;
+    report_.bytes_read += static_cast<int64_t>(data.size());
+    if (const void* nul = std::memchr(data.data(), '\0', data.size())) {
+      const auto at = static_cast<const char*>(nul) - data.data();
+      Skip(rel, "binary", "NUL byte at offset " + std::to_string(at) + " (binary file)", size,
+           mtime);
+      return;
+    }
+    if (auto bad = utf8::FindInvalid(data)) {
+      Skip(rel, "invalid_utf8", "invalid UTF-8 at byte " + std::to_string(*bad), size, mtime);
+      return;
+    }
+    std::string hash = ContentHash(data);
+    if (known != known_.end() && known->second.live && known->second.content_hash == hash) {
+      // Touched but not changed: remember the new mtime/size so the next scan skips it.
+      ++report_.unchanged;
+      touched_.push_back(FileState{rel, std::move(hash), mtime, size, true});
+      if (touched_.size() >= opt_.batch_docs) {
+        write_status_ = store_.UpdateFileStats(touched_, report_.source);
+        touched_.clear();
+      }
+      return;
+    }
+    ParsedNote note = ParseNote(data, BaseName(rel), IsMarkdown(rel));
+    if (!note.frontmatter_error.empty()) {
+      // Indexed anyway (whole text searchable); listed so the user can fix the header.
+      Skip(rel, "bad_frontmatter", note.frontmatter_error + " (indexed without metadata)", size,
+           mtime);
+    }
+    DocumentInput doc;
+    doc.id = report_.source + ":" + rel;
+    doc.source = report_.source;
+    doc.path = rel;
+    doc.title = std::move(note.title);
+    doc.body = std::move(note.body);
+    doc.metadata_json = std::move(note.metadata_json);
+    doc.content_hash = std::move(hash);
+    doc.file_mtime_ns = mtime;
+    doc.file_size = size;
+    batch_bytes_ += doc.body.size();
+    batch_.push_back(std::move(doc));
+    if (batch_.size() >= opt_.batch_docs || batch_bytes_ >= opt_.batch_bytes) {
+      write_status_ = Flush();
+    }
+  }
+
+  Status Flush() {
+    if (!touched_.empty()) {
+      KB_RETURN_IF_ERROR(store_.UpdateFileStats(touched_, report_.source));
+      touched_.clear();
+    }
+    if (batch_.empty()) return Status::Ok();
+    KB_ASSIGN_OR_RETURN(auto outcomes, store_.PutDocuments(batch_));
+    for (PutOutcome o : outcomes) {
+      switch (o) {
+        case PutOutcome::kInserted: ++report_.added; break;
+        case PutOutcome::kChanged: ++report_.changed; break;
+        case PutOutcome::kRestored: ++report_.restored; break;
+        case PutOutcome::kUnchanged: ++report_.unchanged; break;
+      }
+    }
+    batch_.clear();
+    batch_bytes_ = 0;
+    if (opt_.on_batch_committed) opt_.on_batch_committed();
+    return Status::Ok();
+  }
+
+  DocumentStore& store_;
+  const ScanOptions& opt_;
+  std::string root_;
+  ScanReport report_;
+  std::unordered_map<std::string, FileState> known_;
+  std::unordered_map<std::string, SkippedFile> previously_skipped_;
+  std::unordered_set<std::string> seen_;
+  std::set<DirKey> visited_dirs_;
+  std::vector<std::string> unreadable_dirs_;
+  std::vector<DocumentInput> batch_;
+  size_t batch_bytes_ = 0;
+  std::vector<FileState> touched_;
+  Status write_status_;
+};
+
+}  // namespace
+
+bool MatchesGlob(const std::string& pattern, const std::string& rel_path) {
+  if (pattern.find('/') == std::string::npos) {
+    return ::fnmatch(pattern.c_str(), BaseName(rel_path).c_str(), 0) == 0;
+  }
+  return ::fnmatch(pattern.c_str(), rel_path.c_str(), 0) == 0;
+}
+
+Result<ScanReport> ScanFolder(DocumentStore& store, const ScanOptions& options) {
+  if (options.root.empty()) return Status::InvalidArgument("no folder given");
+  // Resolve the root once: the source is keyed by its absolute, canonical path.
+  std::string root = options.root;
+  if (char* real = ::realpath(options.root.c_str(), nullptr)) {
+    root = real;
+    std::free(real);
+  } else if (!root.empty() && root[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) root = std::string(cwd) + "/" + root;
+  }
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) {
+    // A folder that never was a source: nothing to protect, just say so.
+    KB_ASSIGN_OR_RETURN(auto sources, store.ListSources());
+    const bool known = std::any_of(sources.begin(), sources.end(),
+                                   [&](const SourceInfo& s) { return s.root == root; });
+    if (!known) return Status::NotFound("folder does not exist: " + options.root);
+  }
+  std::string name = options.source_name;
+  if (name.empty()) name = BaseName(root);
+  if (name.empty() || name == "/") name = "root";
+  KB_ASSIGN_OR_RETURN(SourceInfo source, store.EnsureFolderSource(root, name));
+  FolderScan scan(store, options, root, source.name);
+  return scan.Run();
+}
+
+}  // namespace kb

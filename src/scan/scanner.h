@@ -1,0 +1,66 @@
+// Scanner: walks one folder (a "source") and brings SQLite in step with it.
+//
+// Change detection is cheap first: a file whose mtime and size match its row is not read.
+// Changed content is hashed; only documents whose hash changed are written (as pending), in
+// batched transactions. Files that are gone are tombstoned. Files that cannot be indexed
+// (invalid UTF-8, binary, too large, unreadable, symlink loops, vanished mid-scan) are
+// recorded in `skipped` with a reason and never stop the scan; a document whose file became
+// unreadable or invalid keeps its last indexed version.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/document_store.h"
+#include "util/status.h"
+
+namespace kb {
+
+struct ScanOptions {
+  std::string root;         // the folder to scan
+  std::string source_name;  // default: the folder's base name
+  std::vector<std::string> include = {"*.md", "*.markdown", "*.txt"};
+  std::vector<std::string> exclude;
+  int64_t max_file_bytes = 10 * 1024 * 1024;
+  // Safety valve: refuse to tombstone more than this share of the source's live documents,
+  // or anything at all when the folder is missing or empty, unless allow_mass_delete.
+  double mass_delete_ratio = 0.9;
+  bool allow_mass_delete = false;
+  size_t batch_docs = 512;
+  size_t batch_bytes = 8 * 1024 * 1024;
+  // Called after each committed write batch (the sync pipeline may start on it).
+  std::function<void()> on_batch_committed;
+  // Called before a changed file is read (a seam for tests that race the scan).
+  std::function<void(const std::string& rel_path)> before_read;
+  // Called every few hundred files with the running totals.
+  std::function<void(const struct ScanReport&)> on_progress;
+};
+
+struct ScanReport {
+  std::string source;
+  std::string root;
+  int64_t files_seen = 0;  // files matching the include patterns
+  int64_t added = 0;
+  int64_t changed = 0;
+  int64_t restored = 0;
+  int64_t unchanged = 0;
+  int64_t removed = 0;
+  int64_t files_read = 0;
+  int64_t bytes_read = 0;
+  std::vector<SkippedFile> skipped;
+
+  int64_t written() const { return added + changed + restored + removed; }
+};
+
+// Scans `options.root` into `store`. Returns Aborted when the safety valve trips (documents
+// already written stay written; nothing is tombstoned), NotFound when the folder is missing
+// and the source has no documents, or the store's error.
+Result<ScanReport> ScanFolder(DocumentStore& store, const ScanOptions& options);
+
+// Glob match as used by include/exclude: a pattern without '/' matches the base name, one
+// with '/' the whole relative path ('*' may cross '/').
+bool MatchesGlob(const std::string& pattern, const std::string& rel_path);
+
+}  // namespace kb

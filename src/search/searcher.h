@@ -1,0 +1,68 @@
+// Searcher: keyword (FTS5 bm25), semantic (vector store) and hybrid (reciprocal-rank fusion)
+// search over the live documents in SQLite.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/document_store.h"
+#include "util/status.h"
+
+namespace kb {
+
+class SemanticIndex;
+
+enum class SearchMode { kKeyword, kSemantic, kHybrid };
+const char* SearchModeName(SearchMode m);
+Result<SearchMode> ParseSearchMode(const std::string& s);
+
+struct SearchRequest {
+  std::string query;
+  SearchMode mode = SearchMode::kKeyword;
+  int k = 10;
+  std::string source;  // restrict to one source; empty = all
+  bool raw = false;    // pass the query to FTS5 unescaped (keyword side)
+  std::string mark_open = "**";
+  std::string mark_close = "**";
+};
+
+struct SearchHit {
+  std::string id;
+  std::string title;
+  std::optional<std::string> path;
+  std::string source;
+  std::string snippet;
+  double score = 0;
+  SyncStatus sync_status = SyncStatus::kPending;
+  int keyword_rank = 0;   // 1-based rank on the keyword side, 0 if not found there
+  int semantic_rank = 0;  // 1-based rank on the semantic side, 0 if not found there
+  std::string heading;    // heading path of the best semantic chunk, if any
+};
+
+struct SearchResponse {
+  SearchMode mode = SearchMode::kKeyword;
+  std::vector<SearchHit> hits;
+  bool degraded = false;  // semantic side unavailable: keyword results only
+  std::string degraded_reason;
+};
+
+// Reciprocal-rank fusion constant: score = sum over sides of 1 / (kRrfK + rank).
+inline constexpr double kRrfK = 60.0;
+
+class Searcher {
+ public:
+  // `semantic` may be null: then semantic/hybrid requests degrade to keyword.
+  Searcher(DocumentStore& store, SemanticIndex* semantic) : store_(store), semantic_(semantic) {}
+
+  // Invalid FTS5 syntax (raw mode) or invalid UTF-8 come back as InvalidArgument.
+  Result<SearchResponse> Search(const SearchRequest& request);
+
+ private:
+  Result<std::vector<SearchHit>> Keyword(const SearchRequest& request, int limit);
+
+  DocumentStore& store_;
+  SemanticIndex* semantic_;
+};
+
+}  // namespace kb
