@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <nlohmann/json_fwd.hpp>
+
 #include "app/config.h"
+#include "app/vector_side.h"
 #include "store/document_store.h"
 
 namespace kb::cli {
@@ -26,6 +30,14 @@ struct Globals {
 
 // Opens (creating the folder of) the database named by the config. Prints the error itself.
 std::unique_ptr<DocumentStore> OpenStore(const Globals& g);
+
+// Set by SIGINT/SIGTERM once InstallStopHandler ran: finish the batch in hand, then exit.
+// A second signal exits at once.
+extern std::atomic<bool> g_stop;
+void InstallStopHandler();
+
+// Prints a one-line sync summary (text mode) and returns the exit code it implies.
+int ReportSync(const Globals& g, const SyncReport& r, const char* what);
 
 // Prints a Status as "kbindex: <message>" on stderr and returns the exit code for it.
 int Fail(const Status& status);
@@ -51,6 +63,8 @@ struct SearchArgs {
 };
 int RunSearch(Globals& g, const SearchArgs& args);
 
+int RunSync(Globals& g);
+nlohmann::json SyncReportToJson(const SyncReport& r);
 int RunStats(Globals& g);
 int RunShow(Globals& g, const std::string& id, bool body);
 int RunSkipped(Globals& g, const std::string& source);

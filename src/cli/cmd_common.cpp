@@ -1,4 +1,6 @@
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +30,44 @@ int Fail(const Status& status) {
   std::fprintf(stderr, "kbindex: %s\n", status.message().c_str());
   return status.code() == Status::Code::kInvalidArgument && status.message().empty() ? kExitUsage
                                                                                      : kExitFailure;
+}
+
+std::atomic<bool> g_stop{false};
+
+namespace {
+void OnStopSignal(int sig) {
+  if (g_stop.exchange(true)) {
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  const char msg[] = "\nkbindex: stopping after the current batch (press Ctrl-C again to quit now)\n";
+  (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+}
+}  // namespace
+
+void InstallStopHandler() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+int ReportSync(const Globals& g, const SyncReport& r, const char* what) {
+  if (!g.json && !g.quiet) {
+    std::printf("%s: %lld synced, %lld failed, %lld deleted from Chroma (%lld chunks in %lld batches)%s\n",
+                what, static_cast<long long>(r.synced), static_cast<long long>(r.failed),
+                static_cast<long long>(r.deleted), static_cast<long long>(r.chunks),
+                static_cast<long long>(r.batches), r.stopped ? " - stopped early" : "");
+    if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
+    if (r.failed > 0) {
+      std::printf("  failed documents stay in SQLite and are retried by `kbindex sync` or the worker; "
+                  "see `kbindex failures`\n");
+    }
+  }
+  return (r.failed > 0 || (!r.first_error.empty() && r.synced == 0 && r.attempted == 0)) ? kExitFailure
+                                                                                       : kExitOk;
 }
 
 void PrintJson(const std::string& serialised) {

@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "app/stats_json.h"
 #include "cli/cli.h"
@@ -30,12 +31,45 @@ json ScanToJson(const ScanReport& r) {
 
 }  // namespace
 
+json SyncReportToJson(const SyncReport& r) {
+  return json{{"synced", r.synced},   {"failed", r.failed},   {"deleted", r.deleted},
+              {"chunks", r.chunks},   {"batches", r.batches}, {"superseded", r.superseded},
+              {"stopped", r.stopped}, {"error", r.first_error.empty() ? json(nullptr) : json(r.first_error)}};
+}
+
 int RunIndex(Globals& g, const IndexArgs& args) {
   auto store = OpenStore(g);
   if (!store) return kExitFailure;
+  InstallStopHandler();
+
+  // The vector side starts first so that syncing overlaps the scan.
+  std::optional<VectorSide> side;
+  std::unique_ptr<SyncEngine> engine;
+  WorkFeed feed;
+  SyncReport sync_report;
+  std::thread syncer;
+  Status vector_status;
+  if (!args.no_sync) {
+    auto opened = OpenVectorSide(g.config);
+    if (opened.ok()) {
+      side = std::move(opened).value();
+      engine = std::make_unique<SyncEngine>(*store, *side->chroma, *side->embedder, SyncOptionsFrom(g.config));
+      syncer = std::thread([&] {
+        PassOptions pass;
+        pass.kind = "index";
+        pass.follow = &feed;
+        pass.stop = &g_stop;
+        sync_report = engine->Run(pass);
+      });
+    } else {
+      vector_status = opened.status();
+    }
+  }
+
   json reports = json::array();
   int exit_code = kExitOk;
   for (const std::string& folder : args.folders) {
+    if (g_stop) break;
     ScanOptions opt;
     opt.root = folder;
     opt.source_name = args.source;
@@ -44,6 +78,7 @@ int RunIndex(Globals& g, const IndexArgs& args) {
     opt.max_file_bytes = g.config.max_file_bytes;
     opt.allow_mass_delete = args.allow_mass_delete;
     opt.on_progress = [&](const ScanReport& r) { PrintProgress(g, r); };
+    opt.on_batch_committed = [&] { feed.Notify(); };
     auto report = ScanFolder(*store, opt);
     if (g.interactive && !g.quiet) std::fprintf(stderr, "\r\033[K");
     if (!report.ok()) {
@@ -66,8 +101,37 @@ int RunIndex(Globals& g, const IndexArgs& args) {
       }
     }
   }
-  if (g.json) PrintJson(json{{"scans", reports}}.dump());
+  feed.Finish();
+  if (syncer.joinable()) syncer.join();
+
+  json out{{"scans", reports}};
+  if (engine) {
+    out["sync"] = SyncReportToJson(sync_report);
+    if (ReportSync(g, sync_report, "sync") != kExitOk) exit_code = kExitFailure;
+  } else if (!args.no_sync) {
+    out["sync"] = json{{"error", vector_status.message()}};
+    std::fprintf(stderr, "kbindex: not synced to Chroma: %s\n"
+                         "kbindex: the documents are safe in SQLite (pending); run `kbindex sync` later\n",
+                 vector_status.message().c_str());
+    exit_code = kExitFailure;
+  }
+  if (g.json) PrintJson(out.dump());
   return exit_code;
+}
+
+int RunSync(Globals& g) {
+  auto store = OpenStore(g);
+  if (!store) return kExitFailure;
+  InstallStopHandler();
+  auto side = OpenVectorSide(g.config);
+  if (!side.ok()) return Fail(side.status());
+  SyncEngine engine(*store, *side->chroma, *side->embedder, SyncOptionsFrom(g.config));
+  PassOptions pass;
+  pass.kind = "sync";
+  pass.stop = &g_stop;
+  SyncReport r = engine.Run(pass);
+  if (g.json) PrintJson(SyncReportToJson(r).dump());
+  return ReportSync(g, r, "sync");
 }
 
 }  // namespace kb::cli

@@ -6,6 +6,7 @@
 #include "app/stats_json.h"
 #include "cli/cli.h"
 #include "search/searcher.h"
+#include "search/semantic_index.h"
 
 namespace kb::cli {
 
@@ -22,7 +23,10 @@ int RunSearch(Globals& g, const SearchArgs& args) {
   req.k = args.k;
   req.raw = args.raw;
   req.source = args.source;
-  req.mode = SearchMode::kKeyword;
+  // Hybrid by default whenever a Chroma is configured or installed locally.
+  const bool chroma_available =
+      !g.config.chroma_url.empty() || LocalChroma::FindHome(g.config.chroma_home).ok();
+  req.mode = chroma_available ? SearchMode::kHybrid : SearchMode::kKeyword;
   if (args.semantic) req.mode = SearchMode::kSemantic;
   if (!args.mode.empty()) {
     auto mode = ParseSearchMode(args.mode);
@@ -34,8 +38,22 @@ int RunSearch(Globals& g, const SearchArgs& args) {
     req.mark_open = "\033[1m";
     req.mark_close = "\033[0m";
   }
-  Searcher searcher(*store, nullptr);
+  std::optional<VectorSide> side;
+  std::unique_ptr<SemanticIndex> semantic;
+  std::string side_error;
+  if (req.mode != SearchMode::kKeyword) {
+    auto opened = OpenVectorSide(g.config);
+    if (opened.ok()) {
+      side = std::move(opened).value();
+      semantic = std::make_unique<SemanticIndex>(*store, *side->chroma, *side->embedder,
+                                                 g.config.collection, ChunkerOptionsFrom(g.config));
+    } else {
+      side_error = opened.status().message();
+    }
+  }
+  Searcher searcher(*store, semantic.get());
   auto resp = searcher.Search(req);
+  if (resp.ok() && !side_error.empty()) resp->degraded_reason = side_error;
   if (!resp.ok()) return Fail(resp.status());
   if (g.json) {
     PrintJson(SearchResponseToJson(*resp, query).dump());

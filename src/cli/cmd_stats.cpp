@@ -3,6 +3,7 @@
 
 #include "app/stats_json.h"
 #include "cli/cli.h"
+#include "vector/chroma_client.h"
 
 namespace kb::cli {
 
@@ -15,6 +16,31 @@ int RunStats(Globals& g) {
   if (!stats.ok()) return Fail(stats.status());
   StatsExtras extras;
   extras.max_attempts = g.config.max_attempts;
+  extras.embedder = store->GetMeta("embedder").ok() ? store->GetMeta("embedder")->value_or("") : "";
+  extras.collection = store->GetMeta("collection").ok()
+                          ? store->GetMeta("collection")->value_or(g.config.collection)
+                          : g.config.collection;
+  {
+    // Chroma's side, with short timeouts: stats must answer at once even if Chroma hangs.
+    Config quick = g.config;
+    quick.chroma_connect_timeout_ms = 1000;
+    auto side = OpenVectorSide(quick, 2000);
+    if (!side.ok()) {
+      extras.chroma_reachable = false;
+      extras.chroma_error = side.status().message();
+    } else {
+      extras.chroma_url = side->url;
+      Status hb = side->chroma->Heartbeat();
+      extras.chroma_reachable = hb.ok();
+      if (!hb.ok()) {
+        extras.chroma_error = hb.message();
+      } else if (auto coll = side->chroma->GetCollection(extras.collection); coll.ok() && *coll) {
+        if (auto n = side->chroma->Count(**coll); n.ok()) extras.chroma_count = *n;
+      } else if (coll.ok()) {
+        extras.chroma_count = 0;
+      }
+    }
+  }
   const int64_t now = Clock::Real()->NowMs();
   if (g.json) {
     PrintJson(StatsToJson(*stats, extras, now).dump());
@@ -38,6 +64,13 @@ int RunStats(Globals& g) {
                 r.error ? " - " : "", r.error ? r.error->c_str() : "");
   } else {
     std::printf("last run    never\n");
+  }
+  if (!extras.embedder.empty()) std::printf("embedder    %s\n", extras.embedder.c_str());
+  if (extras.chroma_reachable.value_or(false)) {
+    std::printf("chroma      %s, collection %s: %lld chunks\n", extras.chroma_url.c_str(),
+                extras.collection.c_str(), static_cast<long long>(extras.chroma_count.value_or(0)));
+  } else {
+    std::printf("chroma      unreachable: %s\n", extras.chroma_error.c_str());
   }
   return kExitOk;
 }

@@ -45,6 +45,21 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "only errors");
   app.add_flag("-v,--verbose", g.verbose, "more logging (-vv for trace)");
 
+  // Chroma, embedding and chunking.
+  std::string chroma_url, chroma_token, collection, embedder, embed_model, embed_url, chunking;
+  int chunk_size = 0, chroma_timeout_ms = 0;
+  bool store_text = false;
+  app.add_option("--chroma-url", chroma_url, "Chroma server URL (env KBINDEX_CHROMA_URL; default: start the local one)");
+  app.add_option("--chroma-token", chroma_token, "auth token for a secured Chroma (env KBINDEX_CHROMA_TOKEN)");
+  app.add_option("--chroma-timeout-ms", chroma_timeout_ms, "Chroma request timeout (default 60000)");
+  app.add_option("--collection", collection, "Chroma collection name (default kbindex)");
+  app.add_option("--embedder", embedder, "hash (default, offline) | ollama | openai");
+  app.add_option("--embed-model", embed_model, "model name for ollama/openai embedders");
+  app.add_option("--embed-url", embed_url, "base URL of the ollama/openai-compatible server");
+  app.add_option("--chunking", chunking, "markdown (default) | none (one chunk per document)");
+  app.add_option("--chunk-size", chunk_size, "largest chunk in bytes (default 1500)");
+  app.add_flag("--store-text", store_text, "also store chunk text in Chroma (SQLite always has it)");
+
   // Scan options shared by index.
   std::vector<std::string> include, exclude;
   int64_t max_file_size = 0;
@@ -69,7 +84,8 @@ int main(int argc, char** argv) {
   search->add_option("-k,--limit", search_args.k, "number of results (default 10)");
   search->add_option("--source", search_args.source, "only this source");
 
-  auto* stats = app.add_subcommand("stats", "document and sync counts, last sync run");
+  auto* sync = app.add_subcommand("sync", "send pending and failed documents to Chroma now");
+  auto* stats = app.add_subcommand("stats", "document and sync counts, last sync run, Chroma");
 
   std::string show_id;
   bool show_body = false;
@@ -97,6 +113,16 @@ int main(int argc, char** argv) {
   if (!include.empty()) g.config.include = include;
   if (!exclude.empty()) g.config.exclude = exclude;
   if (max_file_size > 0) g.config.max_file_bytes = max_file_size;
+  if (!chroma_url.empty()) g.config.chroma_url = chroma_url;
+  if (!chroma_token.empty()) g.config.chroma_token = chroma_token;
+  if (chroma_timeout_ms > 0) g.config.chroma_timeout_ms = chroma_timeout_ms;
+  if (!collection.empty()) g.config.collection = collection;
+  if (!embedder.empty()) g.config.embedder = embedder;
+  if (!embed_model.empty()) g.config.embed_model = embed_model;
+  if (!embed_url.empty()) g.config.embed_url = embed_url;
+  if (!chunking.empty()) g.config.chunking = chunking;
+  if (chunk_size > 0) g.config.chunk_max_bytes = chunk_size;
+  if (store_text) g.config.store_text = true;
   if (auto st = kb::ValidateConfig(g.config); !st.ok()) {
     std::fprintf(stderr, "kbindex: %s\n", st.message().c_str());
     return kb::cli::kExitUsage;
@@ -104,6 +130,7 @@ int main(int argc, char** argv) {
 
   if (*index) return kb::cli::RunIndex(g, index_args);
   if (*search) return kb::cli::RunSearch(g, search_args);
+  if (*sync) return kb::cli::RunSync(g);
   if (*stats) return kb::cli::RunStats(g);
   if (*show) return kb::cli::RunShow(g, show_id, show_body);
   if (*skipped) return kb::cli::RunSkipped(g, skipped_source);

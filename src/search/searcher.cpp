@@ -1,6 +1,10 @@
 #include "search/searcher.h"
 
+#include <algorithm>
+#include <unordered_map>
+
 #include "search/fts_query.h"
+#include "search/semantic_index.h"
 
 namespace kb {
 
@@ -61,11 +65,74 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
   if (req.k < 1 || req.k > 1000) return Status::InvalidArgument("k must be between 1 and 1000");
   SearchResponse resp;
   resp.mode = req.mode;
-  if (req.mode != SearchMode::kKeyword && semantic_ == nullptr) {
-    resp.degraded = true;
-    resp.degraded_reason = "no vector store configured";
+  const bool want_keyword = req.mode != SearchMode::kSemantic;
+  const bool want_semantic = req.mode != SearchMode::kKeyword;
+  // Each side looks deeper than k so that fusion has something to work with.
+  const int depth = req.mode == SearchMode::kHybrid ? std::max(req.k * 2, 20) : req.k;
+
+  std::vector<SemanticHit> semantic;
+  bool semantic_ok = false;
+  if (want_semantic) {
+    if (semantic_ == nullptr) {
+      resp.degraded = true;
+      resp.degraded_reason = "no vector store configured";
+    } else if (auto s = semantic_->Search(req.query, depth, req.source); s.ok()) {
+      semantic = std::move(s).value();
+      semantic_ok = true;
+    } else if (s.status().code() == Status::Code::kInvalidArgument) {
+      return s.status();
+    } else {
+      resp.degraded = true;
+      resp.degraded_reason = s.status().message();
+    }
   }
-  KB_ASSIGN_OR_RETURN(resp.hits, Keyword(req, req.k));
+  std::vector<SearchHit> keyword;
+  if (want_keyword || !semantic_ok) {
+    KB_ASSIGN_OR_RETURN(keyword, Keyword(req, depth));
+  }
+  if (!semantic_ok) {
+    // Keyword only (asked for, or the semantic side is down).
+    if (keyword.size() > static_cast<size_t>(req.k)) keyword.resize(static_cast<size_t>(req.k));
+    resp.hits = std::move(keyword);
+    return resp;
+  }
+
+  // Reciprocal-rank fusion over document ids.
+  std::vector<SearchHit> fused;
+  std::unordered_map<std::string, size_t> index;
+  for (auto& h : keyword) {
+    h.score = 1.0 / (kRrfK + h.keyword_rank);
+    index.emplace(h.id, fused.size());
+    fused.push_back(std::move(h));
+  }
+  int rank = 0;
+  for (auto& s : semantic) {
+    ++rank;
+    auto it = index.find(s.doc.id);
+    if (it != index.end()) {
+      SearchHit& h = fused[it->second];
+      h.semantic_rank = rank;
+      h.score += 1.0 / (kRrfK + rank);
+      h.heading = s.heading;
+      continue;
+    }
+    SearchHit h;
+    h.id = s.doc.id;
+    h.title = s.doc.title;
+    h.path = s.doc.path;
+    h.source = s.doc.source;
+    h.snippet = std::move(s.snippet);
+    h.sync_status = s.doc.sync_status;
+    h.semantic_rank = rank;
+    h.heading = s.heading;
+    h.score = want_keyword ? 1.0 / (kRrfK + rank) : 1.0 - s.distance;
+    index.emplace(h.id, fused.size());
+    fused.push_back(std::move(h));
+  }
+  std::stable_sort(fused.begin(), fused.end(),
+                   [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  if (fused.size() > static_cast<size_t>(req.k)) fused.resize(static_cast<size_t>(req.k));
+  resp.hits = std::move(fused);
   return resp;
 }
 

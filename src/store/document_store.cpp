@@ -686,35 +686,32 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   std::vector<Document> out;
   const int64_t now = clock_->NowMs();
   std::string sql = std::string("SELECT ") + kDocumentColumns +
-                    " FROM documents WHERE doc_key > ? AND sync_attempts < ? AND (sync_status = "
-                    "'pending'";
+                    " FROM documents WHERE sync_status <> 'synced' AND sync_attempts < ? AND "
+                    "(sync_status = 'pending'";
   if (dq.include_failed) {
     sql += " OR (sync_status = 'failed'";
     if (dq.respect_backoff) {
       // Exponential backoff: base * 2^(attempts-1), capped.
       sql +=
           " AND (last_sync_attempt IS NULL OR last_sync_attempt + "
-          "min(? * (1 << max(sync_attempts - 1, 0)), ?) <= ?)";
+          "min(? * (1 << min(max(sync_attempts - 1, 0), 30)), ?) <= ?)";
     }
     sql += ")";
   }
   sql += ")";
-  if (dq.updated_before) sql += " AND updated_at < ?";
-  sql += dq.oldest_first ? " ORDER BY coalesce(last_sync_attempt, updated_at), doc_key"
-                         : " ORDER BY doc_key";
-  sql += " LIMIT ?";
+  if (dq.attempted_before) sql += " AND (last_sync_attempt IS NULL OR last_sync_attempt < ?)";
+  sql += " ORDER BY coalesce(last_sync_attempt, updated_at), doc_key LIMIT ?";
   Status st = impl_->Run("selecting documents to sync", false, [&] {
     out.clear();
     auto q = impl_->Stmt(sql);
     int i = 1;
-    q->bind(i++, dq.after_key);
     q->bind(i++, dq.max_attempts);
     if (dq.include_failed && dq.respect_backoff) {
       q->bind(i++, dq.backoff_base_ms);
       q->bind(i++, dq.backoff_max_ms);
       q->bind(i++, now);
     }
-    if (dq.updated_before) q->bind(i++, *dq.updated_before);
+    if (dq.attempted_before) q->bind(i++, *dq.attempted_before);
     q->bind(i++, dq.limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));
   });
@@ -726,16 +723,27 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
   std::vector<bool> out;
   if (claims.empty()) return out;
   std::lock_guard lock(impl_->mu);
-  Status st = impl_->Run("recording chunks in flight", true, [&] {
+  const int64_t now = clock_->NowMs();
+  Status st = impl_->Run("recording documents in flight", true, [&] {
     out.assign(claims.size(), false);
     for (size_t i = 0; i < claims.size(); ++i) {
-      auto q = impl_->Stmt(
-          "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?) WHERE doc_key=? AND "
-          "content_hash=? AND deleted_at IS NULL");
-      q->bind(1, claims[i].chunks);
-      q->bind(2, claims[i].key);
-      q->bind(3, claims[i].content_hash);
-      out[i] = q->exec() > 0;
+      const SendClaim& c = claims[i];
+      if (c.deleted_at) {
+        auto q = impl_->Stmt("UPDATE documents SET last_sync_attempt=? WHERE doc_key=? AND deleted_at=?");
+        q->bind(1, now);
+        q->bind(2, c.key);
+        q->bind(3, *c.deleted_at);
+        out[i] = q->exec() > 0;
+      } else {
+        auto q = impl_->Stmt(
+            "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?), last_sync_attempt=? "
+            "WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
+        q->bind(1, c.chunks);
+        q->bind(2, now);
+        q->bind(3, c.key);
+        q->bind(4, c.content_hash);
+        out[i] = q->exec() > 0;
+      }
     }
   });
   if (!st.ok()) return st;

@@ -132,7 +132,8 @@ struct StoreStats {
   std::optional<SyncRun> last_sync_run;
 };
 
-// Which unsynced documents a sync pass takes.
+// Which unsynced documents a sync pass takes: pending rows, and failed rows below
+// max_attempts (once their backoff elapsed), oldest first.
 struct DueQuery {
   int limit = 50;
   int max_attempts = 3;          // rows with sync_attempts >= this are left alone
@@ -140,15 +141,18 @@ struct DueQuery {
   bool respect_backoff = true;   // failed rows only once their backoff has elapsed
   int64_t backoff_base_ms = 30'000;
   int64_t backoff_max_ms = 3'600'000;
-  int64_t after_key = 0;         // keyset cursor: only doc_key > after_key (0 = from the start)
-  std::optional<int64_t> updated_before;  // only rows last written before this time
-  bool oldest_first = true;      // order by last attempt / update time; else by doc_key
+  // Only rows not attempted since this time (a pass sets it to its start, so it never takes a
+  // row twice, including rows it has claimed and not yet finished).
+  std::optional<int64_t> attempted_before;
 };
 
+// A document about to be sent: a live row with this content_hash (upsert of `chunks` chunks),
+// or the tombstone with this deleted_at (delete).
 struct SendClaim {
   int64_t key = 0;
   std::string content_hash;
   int chunks = 0;
+  std::optional<int64_t> deleted_at;
 };
 
 // The result of one document's trip to the vector store.
@@ -240,10 +244,11 @@ class DocumentStore {
 
   // --- sync bookkeeping (used by SyncEngine and the retry worker) ---
   Result<std::vector<Document>> DueForSync(const DueQuery& query);
-  // Claims documents for sending: raises chunks_hwm to the chunk count about to be sent, so
-  // that a crash between the send and its outcome never leaves chunks that a later shrink or
-  // delete would not know to remove. Returns, per claim, whether the row is still live with
-  // that content_hash; only confirmed documents may be sent.
+  // Claims documents for sending: stamps last_sync_attempt, and raises chunks_hwm to the chunk
+  // count about to be sent, so that a crash between the send and its outcome never leaves
+  // chunks that a later shrink or delete would not know to remove. Returns, per claim, whether
+  // the row is still as it was read (same content_hash and liveness); only confirmed documents
+  // may be sent.
   Result<std::vector<bool>> ClaimForSend(std::span<const SendClaim> claims);
   Result<SyncApplyResult> ApplySyncOutcomes(std::span<const SyncOutcome> outcomes);
   Result<int64_t> BeginSyncRun(const std::string& kind);

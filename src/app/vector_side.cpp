@@ -1,0 +1,56 @@
+#include "app/vector_side.h"
+
+#include <spdlog/spdlog.h>
+
+namespace kb {
+
+std::string LocalChromaDataDir(const std::string& db_path) { return db_path + ".chroma"; }
+
+ChunkerOptions ChunkerOptionsFrom(const Config& c) {
+  ChunkerOptions o;
+  o.mode = c.chunking == "none" ? ChunkerOptions::Mode::kNone : ChunkerOptions::Mode::kMarkdown;
+  o.max_bytes = static_cast<size_t>(c.chunk_max_bytes);
+  return o;
+}
+
+SyncOptions SyncOptionsFrom(const Config& c) {
+  SyncOptions o;
+  o.collection = c.collection;
+  o.store_text = c.store_text;
+  o.chunker = ChunkerOptionsFrom(c);
+  o.max_attempts = c.max_attempts;
+  o.backoff_base_ms = c.backoff_base_ms;
+  o.backoff_max_ms = c.backoff_max_ms;
+  return o;
+}
+
+Result<VectorSide> OpenVectorSide(const Config& config, int request_timeout_ms) {
+  VectorSide side;
+  KB_ASSIGN_OR_RETURN(side.embedder, MakeEmbedder(config));
+  if (config.chroma_url.empty()) {
+    if (config.db_path == ":memory:") {
+      return Status::InvalidArgument("an in-memory database needs --chroma-url");
+    }
+    LocalChromaOptions lo;
+    lo.chroma_home = config.chroma_home;
+    lo.data_dir = LocalChromaDataDir(config.db_path);
+    auto local = LocalChroma::Start(lo);
+    if (!local.ok()) return local.status().WithContext("starting the local Chroma server");
+    side.local = std::move(local).value();
+    side.url = side.local->url();
+    spdlog::debug("local Chroma at {}", side.url);
+  } else {
+    side.url = config.chroma_url;
+  }
+  ChromaOptions co;
+  co.url = side.url;
+  co.tenant = config.chroma_tenant;
+  co.database = config.chroma_database;
+  co.token = config.chroma_token;
+  co.connect_timeout_ms = config.chroma_connect_timeout_ms;
+  co.timeout_ms = request_timeout_ms > 0 ? request_timeout_ms : config.chroma_timeout_ms;
+  KB_ASSIGN_OR_RETURN(side.chroma, ChromaClient::Create(co));
+  return side;
+}
+
+}  // namespace kb

@@ -1,0 +1,125 @@
+#include "search/semantic_index.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "util/utf8.h"
+
+namespace kb {
+
+using json = nlohmann::json;
+
+std::string MakeExcerpt(std::string_view text, size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes) + 4);
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (c == '#' && (out.empty() || space)) continue;  // heading markers
+    if (space) out += ' ';
+    space = false;
+    out += c;
+    if (out.size() >= max_bytes) break;
+  }
+  if (out.size() >= max_bytes) {
+    out.resize(utf8::BoundaryAtOrBefore(out, max_bytes));
+    out += "…";
+  }
+  return out;
+}
+
+Result<CollectionRef> SemanticIndex::Collection(bool refresh) {
+  std::lock_guard lock(mu_);
+  if (collection_ && !refresh) return *collection_;
+  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta("embedder"));
+  if (recorded && *recorded != embedder_.Id()) {
+    return Status::Conflict("the index was built with embedder '" + *recorded + "', not '" +
+                            embedder_.Id() + "'");
+  }
+  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta("collection"));
+  const std::string name = active.value_or(configured_collection_);
+  KB_ASSIGN_OR_RETURN(auto ref, vectors_.GetCollection(name));
+  if (!ref) return Status::NotFound("Chroma has no collection '" + name + "' yet (run kbindex sync)");
+  collection_ = *ref;
+  return *ref;
+}
+
+Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query, int k,
+                                                       const std::string& source) {
+  if (k < 1) return Status::InvalidArgument("k must be at least 1");
+  if (auto bad = utf8::FindInvalid(query)) return Status::InvalidArgument("query is not valid UTF-8");
+  KB_ASSIGN_OR_RETURN(CollectionRef coll, Collection(false));
+  std::vector<std::string_view> texts{query};
+  KB_ASSIGN_OR_RETURN(Embeddings e, embedder_.Embed(texts));
+  std::string where;
+  if (!source.empty()) {
+    where = json{{"source", source}}.dump();
+  }
+  const int n = std::min(std::max(k * 4, 20), 300);
+  auto hits = vectors_.Query(coll, e.row(0), n, where);
+  if (!hits.ok() && hits.status().code() == Status::Code::kNotFound) {
+    KB_ASSIGN_OR_RETURN(coll, Collection(true));
+    hits = vectors_.Query(coll, e.row(0), n, where);
+  }
+  if (!hits.ok()) return hits.status();
+
+  // Best chunk per document, in distance order.
+  struct Best {
+    double distance;
+    int chunk;
+    std::string heading;
+    std::optional<std::string> text;
+  };
+  std::vector<std::string> order;
+  std::unordered_map<std::string, Best> best;
+  for (const QueryHit& h : *hits) {
+    json meta = json::parse(h.metadata_json, nullptr, false);
+    std::string doc_id;
+    int chunk = 0;
+    std::string heading;
+    if (meta.is_object()) {
+      if (meta.contains("doc_id") && meta["doc_id"].is_string()) doc_id = meta["doc_id"].get<std::string>();
+      if (meta.contains("chunk") && meta["chunk"].is_number_integer()) chunk = meta["chunk"].get<int>();
+      if (meta.contains("heading") && meta["heading"].is_string()) heading = meta["heading"].get<std::string>();
+    }
+    if (doc_id.empty()) {
+      const auto hash = h.id.rfind('#');
+      doc_id = hash == std::string::npos ? h.id : h.id.substr(0, hash);
+    }
+    if (best.count(doc_id)) continue;  // hits arrive closest first
+    best.emplace(doc_id, Best{h.distance, chunk, heading, h.document});
+    order.push_back(doc_id);
+  }
+  KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(order));
+  std::unordered_map<std::string, Document*> by_id;
+  for (auto& d : live) by_id.emplace(d.id, &d);
+  std::vector<SemanticHit> out;
+  for (const std::string& id : order) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;  // orphan or tombstone: not a result
+    const Best& b = best[id];
+    SemanticHit hit;
+    hit.doc = std::move(*it->second);
+    hit.distance = b.distance;
+    hit.chunk = b.chunk;
+    hit.heading = b.heading;
+    if (b.text) {
+      hit.snippet = MakeExcerpt(*b.text);
+    } else {
+      const bool md = !hit.doc.path || !hit.doc.path->ends_with(".txt");
+      auto chunks = ChunkDocument(hit.doc.body, md, chunker_);
+      const size_t c = std::min<size_t>(static_cast<size_t>(std::max(b.chunk, 0)), chunks.size() - 1);
+      hit.snippet = MakeExcerpt(chunks[c].text);
+    }
+    hit.doc.body.clear();
+    out.push_back(std::move(hit));
+    if (static_cast<int>(out.size()) >= k) break;
+  }
+  return out;
+}
+
+}  // namespace kb

@@ -1,0 +1,655 @@
+#include "sync/sync_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "util/http_client.h"
+#include "util/utf8.h"
+
+namespace kb {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kMetaEmbedder = "embedder";
+constexpr const char* kMetaEmbedderDims = "embedder_dims";
+constexpr const char* kMetaCollection = "collection";          // active collection name
+constexpr const char* kMetaCollectionId = "collection_id";     // its server-side id
+constexpr const char* kMetaCollectionBase = "collection_base"; // the configured name
+
+bool IsMarkdownPath(const std::optional<std::string>& path) {
+  if (!path) return true;  // API notes are Markdown
+  std::string p = *path;
+  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return p.ends_with(".md") || p.ends_with(".markdown") || p.ends_with(".mdx");
+}
+
+// Frontmatter scalars as Chroma metadata ("k":v pairs, comma-terminated). Lists of scalars
+// become one string joined with ", "; objects and nulls are left out (Chroma allows only
+// string, int, float and bool values).
+std::string FrontmatterFragment(const std::string& metadata_json) {
+  static const std::set<std::string> kReserved = {"doc_id", "chunk", "content_hash", "title",
+                                                  "path",   "source", "heading"};
+  json meta = json::parse(metadata_json, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return "";
+  json out = json::object();
+  for (auto& [k, v] : meta.items()) {
+    if (k.empty() || kReserved.count(k) || k.starts_with("chroma:")) continue;
+    if (v.is_string() || v.is_boolean() || v.is_number_integer()) {
+      out[k] = v;
+    } else if (v.is_number_float()) {
+      if (std::isfinite(v.get<double>())) out[k] = v;
+    } else if (v.is_array()) {
+      std::string joined;
+      for (const auto& e : v) {
+        if (e.is_object() || e.is_array() || e.is_null()) continue;
+        if (!joined.empty()) joined += ", ";
+        joined += e.is_string() ? e.get<std::string>() : e.dump();
+      }
+      out[k] = joined;
+    }
+  }
+  if (out.empty()) return "";
+  std::string s = out.dump(-1, ' ', false, json::error_handler_t::replace);
+  return s.substr(1, s.size() - 2) + ",";  // strip braces, keep a trailing comma
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- WorkFeed
+
+void WorkFeed::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+void WorkFeed::Finish() {
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool WorkFeed::Done() const {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
+void WorkFeed::Wait(int ms) {
+  std::unique_lock lock(mu_);
+  const uint64_t gen = generation_;
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return done_ || generation_ != gen; });
+}
+
+// ---------------------------------------------------------------- batches
+
+struct SyncEngine::Item {
+  Document doc;
+  bool tombstone = false;
+  int chunks = 0;                // live: chunk count being sent
+  size_t record_begin = 0;       // live: this item's records in Batch::records
+  size_t record_end = 0;
+  std::vector<std::string> stale_ids;  // chunk ids to delete (shrink, or all for tombstones)
+  Status status;                 // outcome so far
+};
+
+struct SyncEngine::Batch {
+  std::vector<Item> items;
+  std::vector<VectorRecord> records;
+  size_t bytes = 0;
+};
+
+class SyncEngine::BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  // False when the consumer gave up (stop requested): the batch is dropped unsent.
+  bool Push(std::unique_ptr<Batch> b) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return q_.size() < capacity_ || aborted_; });
+    if (aborted_) return false;
+    q_.push_back(std::move(b));
+    not_empty_.notify_one();
+    return true;
+  }
+  // Consumer side: drop queued batches and refuse new ones.
+  void Abort() {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+    q_.clear();
+    not_full_.notify_all();
+  }
+  bool aborted() {
+    std::lock_guard lock(mu_);
+    return aborted_;
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+  std::unique_ptr<Batch> Pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return nullptr;
+    auto b = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return b;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<std::unique_ptr<Batch>> q_;
+  size_t capacity_;
+  bool closed_ = false;
+  bool aborted_ = false;
+};
+
+// ---------------------------------------------------------------- engine
+
+SyncEngine::SyncEngine(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
+                       SyncOptions options)
+    : store_(store), vectors_(vectors), embedder_(embedder), options_(std::move(options)) {}
+
+SyncEngine::~SyncEngine() = default;
+
+std::string SyncEngine::ChunkId(const std::string& doc_id, int n) {
+  return doc_id + "#" + std::to_string(n);
+}
+
+Status SyncEngine::Prepare() {
+  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(kMetaEmbedder));
+  if (recorded && *recorded != embedder_.Id()) {
+    return Status::Conflict("this database holds vectors from embedder '" + *recorded +
+                            "', not '" + embedder_.Id() +
+                            "'; mixing them would corrupt semantic search. Use the same embedder, "
+                            "or switch without downtime: kbindex reindex --embedder ...");
+  }
+  KB_ASSIGN_OR_RETURN(auto base, store_.GetMeta(kMetaCollectionBase));
+  if (base && *base != options_.collection) {
+    return Status::Conflict("this database syncs to Chroma collection '" + *base + "', not '" +
+                            options_.collection + "'; pass --collection " + *base +
+                            " or use a separate database (--db) for another collection");
+  }
+  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta(kMetaCollection));
+  const std::string name = active.value_or(options_.collection);
+  KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(name));
+  KB_ASSIGN_OR_RETURN(auto known_id, store_.GetMeta(kMetaCollectionId));
+  if (known_id && *known_id != ref.id) {
+    spdlog::warn("Chroma collection '{}' was deleted or recreated behind kbindex's back "
+                 "(id {} is now {}); re-syncing every document", name, *known_id, ref.id);
+    KB_RETURN_IF_ERROR(store_.ForgetVectorState());
+  }
+  if (!known_id || *known_id != ref.id) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionId, ref.id));
+  if (!active) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollection, name));
+  if (!base) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionBase, options_.collection));
+  if (!recorded) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaEmbedder, embedder_.Id()));
+  collection_ = ref;
+  prepared_ = true;
+  return Status::Ok();
+}
+
+Status SyncEngine::RecoverCollection() {
+  auto ref = vectors_.GetOrCreateCollection(collection_.name);
+  if (!ref.ok()) return ref.status();
+  if (ref->id != collection_.id) {
+    spdlog::warn("Chroma collection '{}' disappeared during sync; recreated it and re-syncing "
+                 "every document", collection_.name);
+    KB_RETURN_IF_ERROR(store_.ForgetVectorState());
+    KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionId, ref->id));
+    collection_ = *ref;
+  }
+  return Status::Ok();
+}
+
+std::string SyncEngine::ChunkMetadata(const Document& doc, const Chunk& chunk, int n,
+                                      const std::string& fm) const {
+  std::string m;
+  m.reserve(192 + fm.size() + doc.id.size() * 2 + doc.title.size() + chunk.heading.size());
+  m += '{';
+  m += fm;
+  m += "\"doc_id\":";
+  AppendJsonString(m, doc.id);
+  m += ",\"chunk\":";
+  m += std::to_string(n);
+  m += ",\"content_hash\":";
+  AppendJsonString(m, doc.content_hash);
+  m += ",\"title\":";
+  AppendJsonString(m, doc.title);
+  m += ",\"path\":";
+  AppendJsonString(m, doc.path.value_or(""));
+  m += ",\"source\":";
+  AppendJsonString(m, doc.source);
+  m += ",\"heading\":";
+  AppendJsonString(m, chunk.heading);
+  m += '}';
+  return m;
+}
+
+void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& items,
+                            std::vector<std::vector<VectorRecord>>& records_of,
+                            std::vector<SyncOutcome>& failed) {
+  struct Pending {
+    size_t item;
+    std::vector<Chunk> chunks;
+  };
+  std::vector<Pending> live;
+  std::vector<std::string> texts;  // embedding inputs, in order
+  for (Document& d : docs) {
+    Item item;
+    const int known = std::max(d.chunks_hwm, d.synced_chunks);
+    if (!d.live()) {
+      item.tombstone = true;
+      for (int n = 0; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
+      item.doc = std::move(d);
+      items.push_back(std::move(item));
+      records_of.emplace_back();
+      continue;
+    }
+    // Never send text Chroma would reject for the whole batch.
+    std::optional<size_t> bad;
+    for (const std::string* field : {&d.id, &d.title, &d.body, &d.metadata_json}) {
+      if (!bad) bad = utf8::FindInvalid(*field);
+    }
+    if (bad) {
+      failed.push_back({SyncOutcome::Kind::kFailed, d.key, d.content_hash, 0, std::nullopt,
+                        "document is not valid UTF-8 (byte " + std::to_string(*bad) +
+                            "); fix the text and save it again"});
+      continue;
+    }
+    {
+      Pending p;
+      p.item = items.size();
+      p.chunks = ChunkDocument(d.body, IsMarkdownPath(d.path), options_.chunker);
+      item.chunks = static_cast<int>(p.chunks.size());
+      for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
+      for (const Chunk& c : p.chunks) {
+        std::string t;
+        t.reserve(d.title.size() + c.heading.size() + c.text.size() + 2);
+        t += d.title;
+        t += '\n';
+        t += c.heading;
+        t += '\n';
+        t += c.text;
+        texts.push_back(std::move(t));
+      }
+      item.doc = std::move(d);
+      items.push_back(std::move(item));
+      records_of.emplace_back();
+      live.push_back(std::move(p));
+    }
+  }
+  if (live.empty()) return;
+
+  std::vector<std::string_view> views(texts.begin(), texts.end());
+  auto embeddings = embedder_.Embed(views);
+  std::vector<std::optional<Status>> embed_error(live.size());
+  std::vector<Embeddings> per_doc;
+  if (!embeddings.ok() && embeddings.status().code() == Status::Code::kRemotePermanent && live.size() > 1) {
+    // One text may be what the embedding server rejects: embed document by document.
+    per_doc.resize(live.size());
+    size_t t = 0;
+    for (size_t i = 0; i < live.size(); ++i) {
+      const size_t n = live[i].chunks.size();
+      auto e = embedder_.Embed(std::span<const std::string_view>(views).subspan(t, n));
+      if (e.ok()) {
+        per_doc[i] = std::move(e).value();
+      } else {
+        embed_error[i] = e.status();
+      }
+      t += n;
+    }
+  } else if (!embeddings.ok()) {
+    for (auto& e : embed_error) e = embeddings.status();
+  }
+  size_t t = 0;
+  for (size_t i = 0; i < live.size(); ++i) {
+    Item& item = items[live[i].item];
+    const size_t n = live[i].chunks.size();
+    if (embed_error[i]) {
+      item.status = embed_error[i]->WithContext("embedding");
+      t += n;
+      continue;
+    }
+    const std::string fm = FrontmatterFragment(item.doc.metadata_json);
+    std::vector<VectorRecord>& records = records_of[live[i].item];
+    records.reserve(n);
+    for (size_t c = 0; c < n; ++c, ++t) {
+      VectorRecord r;
+      r.id = ChunkId(item.doc.id, static_cast<int>(c));
+      const std::span<const float> row = per_doc.empty() ? embeddings->row(t) : per_doc[i].row(c);
+      r.embedding.assign(row.begin(), row.end());
+      for (float x : r.embedding) {
+        if (!std::isfinite(x)) {
+          item.status = Status::RemotePermanent("embedder returned a non-finite value");
+          break;
+        }
+      }
+      if (options_.store_text) r.document = std::move(live[i].chunks[c].text);
+      r.metadata_json = ChunkMetadata(item.doc, live[i].chunks[c], static_cast<int>(c), fm);
+      records.push_back(std::move(r));
+    }
+    if (!item.status.ok()) records.clear();
+    item.doc.body.clear();  // the records hold what is needed now
+    item.doc.body.shrink_to_fit();
+  }
+}
+
+SyncReport SyncEngine::Run(const PassOptions& pass) {
+  SyncReport report;
+  const int64_t run_start = store_.clock()->NowMs();
+  if (auto id = store_.BeginSyncRun(pass.kind); id.ok()) {
+    report.run_id = *id;
+  } else {
+    report.first_error = id.status().message();
+    return report;
+  }
+  if (!prepared_) {
+    Status st = Prepare();
+    if (!st.ok()) {
+      if (st.IsTransient() || st.code() == Status::Code::kRemoteTransient) {
+        // Documents still get their attempt recorded, failing fast with this error.
+        std::lock_guard lock(unreachable_mu_);
+        unreachable_since_ms_ = store_.clock()->NowMs();
+        unreachable_error_ = st.message();
+      } else {
+        report.first_error = st.message();
+        SyncRun run{report.run_id, pass.kind, run_start, std::nullopt, 0, 0, 0, 0, 0, st.message()};
+        (void)store_.FinishSyncRun(run);
+        return report;
+      }
+    }
+  }
+
+  BatchQueue queue(2);
+  std::mutex report_mu;
+  std::thread producer([&] { Produce(pass, run_start, queue, report, report_mu); });
+  while (auto batch = queue.Pop()) {
+    SyncReport delta;
+    Send(*batch, delta);  // no lock held during network calls
+    {
+      std::lock_guard lock(report_mu);
+      report.attempted += delta.attempted;
+      report.synced += delta.synced;
+      report.failed += delta.failed;
+      report.deleted += delta.deleted;
+      report.superseded += delta.superseded;
+      report.batches += delta.batches;
+      report.chunks += delta.chunks;
+      report.max_batch_docs = std::max(report.max_batch_docs, delta.max_batch_docs);
+      if (report.first_error.empty()) report.first_error = delta.first_error;
+      if (pass.on_progress) pass.on_progress(report);
+    }
+    if (pass.stop && pass.stop->load()) {
+      // Finish the batch in hand only; claimed-but-unsent rows stay pending for the next pass.
+      queue.Abort();
+      break;
+    }
+  }
+  producer.join();
+  if (pass.stop && pass.stop->load()) report.stopped = true;
+
+  SyncRun run;
+  run.id = report.run_id;
+  run.kind = pass.kind;
+  run.started_at = run_start;
+  run.attempted = report.attempted;
+  run.synced = report.synced;
+  run.failed = report.failed;
+  run.deleted = report.deleted;
+  run.batches = report.batches;
+  if (!report.first_error.empty()) run.error = report.first_error;
+  if (Status st = store_.FinishSyncRun(run); !st.ok()) {
+    spdlog::error("could not record the sync run: {}", st.message());
+  }
+  return report;
+}
+
+void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue& queue,
+                         SyncReport& report, std::mutex& report_mu) {
+  DueQuery q;
+  q.limit = options_.page_docs;
+  q.max_attempts = options_.max_attempts;
+  q.include_failed = pass.include_failed;
+  q.respect_backoff = pass.respect_backoff;
+  q.backoff_base_ms = options_.backoff_base_ms;
+  q.backoff_max_ms = options_.backoff_max_ms;
+  q.attempted_before = run_start;
+  const size_t max_records = options_.max_batch_records ? options_.max_batch_records
+                                                        : std::max<size_t>(1, vectors_.MaxBatchSize());
+  const size_t max_bytes = vectors_.MaxRequestBytes();
+  const size_t max_docs = pass.batch_docs > 0 ? static_cast<size_t>(pass.batch_docs) : SIZE_MAX;
+
+  auto batch = std::make_unique<Batch>();
+  auto flush = [&] {
+    if (batch->items.empty()) return;
+    queue.Push(std::move(batch));
+    batch = std::make_unique<Batch>();
+  };
+  auto stopping = [&] { return (pass.stop && pass.stop->load()) || queue.aborted(); };
+  auto fail_now = [&](std::vector<SyncOutcome>& outcomes) {
+    if (outcomes.empty()) return;
+    auto r = store_.ApplySyncOutcomes(outcomes);
+    std::lock_guard lock(report_mu);
+    report.attempted += static_cast<int64_t>(outcomes.size());
+    if (r.ok()) report.failed += r->failed;
+    if (report.first_error.empty()) report.first_error = outcomes.front().error;
+    outcomes.clear();
+  };
+
+  for (;;) {
+    if (stopping()) break;
+    const bool feed_done_before = pass.follow == nullptr || pass.follow->Done();
+    auto docs = store_.DueForSync(q);
+    if (!docs.ok()) {
+      std::lock_guard lock(report_mu);
+      if (report.first_error.empty()) report.first_error = docs.status().message();
+      break;
+    }
+    if (docs->empty()) {
+      if (feed_done_before) break;
+      flush();  // do not sit on work while waiting for the scanner
+      pass.follow->Wait(200);
+      continue;
+    }
+    std::vector<Item> items;
+    std::vector<std::vector<VectorRecord>> records_of;
+    std::vector<SyncOutcome> invalid;
+    BuildItems(*docs, items, records_of, invalid);
+    fail_now(invalid);
+
+    // Claim the page in one short transaction before the next read, so no row is taken twice.
+    std::vector<SendClaim> claims;
+    claims.reserve(items.size());
+    for (const Item& it : items) {
+      claims.push_back(SendClaim{it.doc.key, it.doc.content_hash, it.chunks,
+                                 it.tombstone ? it.doc.deleted_at : std::nullopt});
+    }
+    auto confirmed = store_.ClaimForSend(claims);
+    if (!confirmed.ok()) {
+      std::lock_guard lock(report_mu);
+      if (report.first_error.empty()) report.first_error = confirmed.status().message();
+      break;
+    }
+    std::vector<SyncOutcome> embed_failed;
+    for (size_t i = 0; i < items.size(); ++i) {
+      Item& it = items[i];
+      if (!(*confirmed)[i]) {  // changed since read: the next pass takes the new version
+        std::lock_guard lock(report_mu);
+        ++report.superseded;
+        continue;
+      }
+      if (!it.status.ok()) {
+        embed_failed.push_back({SyncOutcome::Kind::kFailed, it.doc.key, it.doc.content_hash, 0,
+                                std::nullopt, it.status.message()});
+        continue;
+      }
+      size_t bytes = 256;
+      for (const auto& r : records_of[i]) bytes += vectors_.EstimateRecordBytes(r);
+      for (const auto& id : it.stale_ids) bytes += id.size() + 4;
+      if (!batch->items.empty() &&
+          (batch->items.size() + 1 > max_docs ||
+           batch->records.size() + records_of[i].size() > max_records ||
+           batch->bytes + bytes > max_bytes)) {
+        flush();
+      }
+      it.record_begin = batch->records.size();
+      for (auto& r : records_of[i]) batch->records.push_back(std::move(r));
+      it.record_end = batch->records.size();
+      batch->bytes += bytes;
+      batch->items.push_back(std::move(it));
+    }
+    fail_now(embed_failed);
+    if (docs->size() < static_cast<size_t>(q.limit)) flush();  // drained for now
+  }
+  if (!stopping()) flush();
+  queue.Close();
+}
+
+void SyncEngine::UpsertItems(Batch& batch, size_t begin, size_t end) {
+  // Only live items with records take part.
+  size_t rec_begin = SIZE_MAX, rec_end = 0;
+  for (size_t i = begin; i < end; ++i) {
+    const Item& it = batch.items[i];
+    if (it.tombstone || !it.status.ok() || it.record_begin == it.record_end) continue;
+    rec_begin = std::min(rec_begin, it.record_begin);
+    rec_end = std::max(rec_end, it.record_end);
+  }
+  if (rec_begin == SIZE_MAX) return;
+  std::span<const VectorRecord> records(batch.records.data() + rec_begin, rec_end - rec_begin);
+  Status st = vectors_.Upsert(collection_, records);
+  if (st.code() == Status::Code::kNotFound) {
+    Status rec = RecoverCollection();
+    st = rec.ok() ? vectors_.Upsert(collection_, records) : rec;
+  }
+  if (st.ok()) return;
+  if (st.code() == Status::Code::kRemotePermanent && end - begin > 1) {
+    // The server rejected the batch as a whole: find the document(s) it objects to.
+    const size_t mid = begin + (end - begin) / 2;
+    UpsertItems(batch, begin, mid);
+    UpsertItems(batch, mid, end);
+    return;
+  }
+  if (st.IsUnreachable()) {
+    std::lock_guard lock(unreachable_mu_);
+    unreachable_since_ms_ = store_.clock()->NowMs();
+    unreachable_error_ = st.message();
+  }
+  for (size_t i = begin; i < end; ++i) {
+    Item& it = batch.items[i];
+    if (!it.tombstone && it.status.ok()) it.status = st;
+  }
+}
+
+void SyncEngine::Send(Batch& batch, SyncReport& report) {
+  std::vector<int64_t> keys;
+  keys.reserve(batch.items.size());
+  for (const Item& it : batch.items) keys.push_back(it.doc.key);
+  if (options_.before_send) options_.before_send(keys);
+
+  // Fail fast while the server is known to be unreachable; try again after a short while.
+  std::optional<Status> fail_fast;
+  {
+    std::lock_guard lock(unreachable_mu_);
+    if (unreachable_since_ms_ &&
+        store_.clock()->NowMs() - unreachable_since_ms_ < options_.unreachable_retry_ms) {
+      fail_fast = Status::Unavailable(unreachable_error_);
+    }
+  }
+  if (!fail_fast && !prepared_) {
+    Status st = Prepare();
+    if (!st.ok()) fail_fast = st;
+  }
+  if (fail_fast) {
+    for (Item& it : batch.items) it.status = *fail_fast;
+  } else {
+    UpsertItems(batch, 0, batch.items.size());
+    // Shrunk documents: drop chunks past the new count (after the upsert, so a document
+    // never has zero chunks in the index).
+    std::vector<std::string> stale;
+    std::vector<size_t> stale_owner;
+    for (size_t i = 0; i < batch.items.size(); ++i) {
+      const Item& it = batch.items[i];
+      if (it.tombstone || !it.status.ok()) continue;
+      for (const auto& id : it.stale_ids) stale.push_back(id);
+      if (!it.stale_ids.empty()) stale_owner.push_back(i);
+    }
+    std::vector<std::string> dead;
+    for (const Item& it : batch.items) {
+      if (it.tombstone) dead.insert(dead.end(), it.stale_ids.begin(), it.stale_ids.end());
+    }
+    if (!stale.empty()) {
+      Status st = vectors_.Delete(collection_, stale);
+      if (!st.ok() && st.code() != Status::Code::kNotFound) {
+        for (size_t i : stale_owner) batch.items[i].status = st.WithContext("deleting stale chunks");
+      }
+    }
+    if (!dead.empty()) {
+      Status st = vectors_.Delete(collection_, dead);
+      if (!st.ok() && st.code() != Status::Code::kNotFound) {
+        for (Item& it : batch.items) {
+          if (it.tombstone) it.status = st.WithContext("deleting chunks of a removed document");
+        }
+      }
+    }
+  }
+  if (options_.before_mark) options_.before_mark(keys);
+
+  std::vector<SyncOutcome> outcomes;
+  outcomes.reserve(batch.items.size());
+  int64_t chunks = 0;
+  for (const Item& it : batch.items) {
+    SyncOutcome o;
+    o.key = it.doc.key;
+    o.sent_hash = it.doc.content_hash;
+    if (!it.status.ok()) {
+      o.kind = SyncOutcome::Kind::kFailed;
+      o.error = it.status.message();
+      o.deleted_at = it.tombstone ? it.doc.deleted_at : std::nullopt;
+    } else if (it.tombstone) {
+      o.kind = SyncOutcome::Kind::kPurged;
+      o.deleted_at = it.doc.deleted_at;
+    } else {
+      o.kind = SyncOutcome::Kind::kSynced;
+      o.chunks = it.chunks;
+      chunks += it.chunks;
+    }
+    outcomes.push_back(std::move(o));
+  }
+  auto applied = store_.ApplySyncOutcomes(outcomes);
+  report.batches += 1;
+  report.attempted += static_cast<int64_t>(batch.items.size());
+  report.max_batch_docs = std::max(report.max_batch_docs, static_cast<int>(batch.items.size()));
+  if (!applied.ok()) {
+    // The vector store has the data; SQLite could not record it. The rows stay claimed and
+    // are retried by a later pass (idempotent upserts make that safe).
+    if (report.first_error.empty()) report.first_error = applied.status().message();
+    spdlog::error("could not record sync results: {}", applied.status().message());
+    return;
+  }
+  report.synced += applied->synced;
+  report.failed += applied->failed;
+  report.deleted += applied->purged;
+  report.superseded += applied->superseded;
+  report.chunks += chunks;
+  for (const Item& it : batch.items) {
+    if (!it.status.ok()) {
+      if (report.first_error.empty()) report.first_error = it.status.message();
+      break;
+    }
+  }
+}
+
+}  // namespace kb

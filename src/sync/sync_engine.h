@@ -1,0 +1,140 @@
+// SyncEngine: the only writer to the vector store. Every path that puts a document into Chroma
+// (index, sync, the retry worker, reindex, verify --repair, the API) goes through Run().
+//
+// One pass: take due documents from SQLite, chunk and embed them (on a producer thread), claim
+// them in SQLite (stamps the attempt, raises the chunk high-water mark), upsert their chunks,
+// delete chunks beyond the new count and all chunks of tombstones, then record per document
+// `synced` (compare-and-set on the content hash that was sent) or `failed` with the error.
+// No SQLite transaction is open during any network call. A failing batch fails only its own
+// documents; a batch rejected as a whole (4xx) is bisected so one bad document cannot fail
+// its neighbours.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "embed/embedder.h"
+#include "scan/chunker.h"
+#include "store/document_store.h"
+#include "vector/vector_store.h"
+
+namespace kb {
+
+struct SyncOptions {
+  std::string collection = "kbindex";  // configured collection name
+  bool store_text = false;             // also send chunk text to Chroma
+  ChunkerOptions chunker;
+  int max_attempts = 3;
+  int64_t backoff_base_ms = 30'000;
+  int64_t backoff_max_ms = 3'600'000;
+  size_t max_batch_records = 0;  // 0: the vector store's MaxBatchSize()
+  int page_docs = 512;           // documents read from SQLite at a time
+  int unreachable_retry_ms = 2'000;  // after "unreachable", fail fast this long before retrying
+
+  // Test seams. Called on the sending thread with the keys of a batch:
+  std::function<void(const std::vector<int64_t>&)> before_send;  // after claim, before upsert
+  std::function<void(const std::vector<int64_t>&)> before_mark;  // after the reply, before marking
+};
+
+// How a pass chooses and groups work.
+struct PassOptions {
+  std::string kind = "sync";   // recorded in sync_runs: index | sync | worker | reindex | repair
+  bool include_failed = true;  // retry failed documents (below max_attempts)
+  bool respect_backoff = false;
+  int batch_docs = 0;          // at most this many documents per batch (0: no limit but records)
+  const std::atomic<bool>* stop = nullptr;  // finish the batch in hand, then return
+  // When set, the pass keeps waiting for new work until `follow->Done()`: used by `index`
+  // to sync while the scanner is still writing.
+  class WorkFeed* follow = nullptr;
+  std::function<void(const struct SyncReport&)> on_progress;
+};
+
+// Wakes a following pass when new rows were committed; Done() ends it.
+class WorkFeed {
+ public:
+  void Notify();
+  void Finish();
+  bool Done() const;
+  // Waits until Notify/Finish or `ms` elapse.
+  void Wait(int ms);
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t generation_ = 0;
+  bool done_ = false;
+};
+
+struct SyncReport {
+  int64_t run_id = 0;
+  int64_t attempted = 0;  // documents taken (upserts and deletes)
+  int64_t synced = 0;
+  int64_t failed = 0;
+  int64_t deleted = 0;     // tombstones removed from the vector store and purged
+  int64_t superseded = 0;  // changed while in flight: left pending for the next pass
+  int64_t batches = 0;
+  int64_t chunks = 0;      // chunks upserted
+  int max_batch_docs = 0;  // largest batch, in documents
+  std::string first_error;
+  bool stopped = false;    // ended by the stop flag
+};
+
+class SyncEngine {
+ public:
+  SyncEngine(DocumentStore& store, VectorStore& vectors, Embedder& embedder, SyncOptions options);
+  ~SyncEngine();
+  SyncEngine(const SyncEngine&) = delete;
+  SyncEngine& operator=(const SyncEngine&) = delete;
+
+  // Resolves the active collection (creating it when absent) and checks that SQLite and the
+  // vector store agree: the embedder must be the one recorded in SQLite (else Conflict: mixing
+  // vector spaces would corrupt search), and a collection recreated behind our back (new id)
+  // makes every document pending again so it is fully re-upserted.
+  // Called by Run() when needed; Unavailable/Timeout when the server is down.
+  Status Prepare();
+
+  // One sync pass recorded as a sync_runs row; see the file comment. Never fails as a whole:
+  // errors are per document (and the first one is in the report).
+  SyncReport Run(const PassOptions& pass);
+
+  // The collection writes go to (valid after a successful Prepare()).
+  const CollectionRef& collection() const { return collection_; }
+  const SyncOptions& options() const { return options_; }
+
+  // Chunk ids of a document: "<doc id>#<n>".
+  static std::string ChunkId(const std::string& doc_id, int n);
+
+ private:
+  struct Batch;
+  struct Item;
+  class BatchQueue;
+  void Produce(const PassOptions& pass, int64_t run_start, BatchQueue& queue,
+               SyncReport& report, std::mutex& report_mu);
+  // Chunks and embeds a page of documents into items and their records (records_of[i] for
+  // items[i]); documents that cannot be sent at all go to `failed`.
+  void BuildItems(std::vector<Document>& docs, std::vector<Item>& items,
+                  std::vector<std::vector<VectorRecord>>& records_of,
+                  std::vector<SyncOutcome>& failed);
+  void Send(Batch& batch, SyncReport& report);
+  // Upserts the records of items[begin, end); on a whole-batch rejection, bisects.
+  void UpsertItems(Batch& batch, size_t begin, size_t end);
+  Status RecoverCollection();
+  std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const std::string& frontmatter_scalars) const;
+
+  DocumentStore& store_;
+  VectorStore& vectors_;
+  Embedder& embedder_;
+  SyncOptions options_;
+  CollectionRef collection_;
+  bool prepared_ = false;
+  std::mutex unreachable_mu_;
+  int64_t unreachable_since_ms_ = 0;
+  std::string unreachable_error_;
+};
+
+}  // namespace kb
