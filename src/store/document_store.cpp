@@ -651,17 +651,19 @@ Result<std::vector<Document>> DocumentStore::ListFailed(int limit) {
   return out;
 }
 
-Result<std::vector<ExpectedChunks>> DocumentStore::ListExpectedChunks() {
+Result<std::vector<VectorExpectation>> DocumentStore::ListVectorExpectations() {
   std::lock_guard lock(impl_->mu);
-  std::vector<ExpectedChunks> out;
-  Status st = impl_->Run("listing expected chunks", false, [&] {
+  std::vector<VectorExpectation> out;
+  Status st = impl_->Run("listing vector expectations", false, [&] {
     out.clear();
     auto q = impl_->Stmt(
-        "SELECT id, synced_hash, synced_chunks FROM documents WHERE deleted_at IS NULL AND "
-        "sync_status='synced' AND synced_hash IS NOT NULL");
+        "SELECT id, deleted_at IS NULL, sync_status, synced_hash, synced_chunks, chunks_hwm "
+        "FROM documents");
     while (q->executeStep()) {
-      out.push_back(ExpectedChunks{q->getColumn(0).getString(), q->getColumn(1).getString(),
-                                   q->getColumn(2).getInt()});
+      out.push_back(VectorExpectation{q->getColumn(0).getString(), q->getColumn(1).getInt() != 0,
+                                      ParseSyncStatus(q->getColumn(2).getString()),
+                                      OptText(q->getColumn(3)), q->getColumn(4).getInt(),
+                                      q->getColumn(5).getInt()});
     }
   });
   if (!st.ok()) return st;

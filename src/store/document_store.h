@@ -174,11 +174,14 @@ struct SyncApplyResult {
   int superseded = 0;  // edited (or restored) while in flight: left pending
 };
 
-// The chunks a synced document has in the vector store, for verify.
-struct ExpectedChunks {
+// What the vector store should (or may) hold for one row, for verify.
+struct VectorExpectation {
   std::string id;
-  std::string synced_hash;
-  int chunks = 0;
+  bool live = true;
+  SyncStatus sync_status = SyncStatus::kPending;
+  std::optional<std::string> synced_hash;
+  int synced_chunks = 0;  // chunks that must exist (when synced) with synced_hash
+  int chunks_hwm = 0;     // chunks that may exist (sent, maybe not yet recorded)
 };
 
 struct StoreOptions {
@@ -237,8 +240,8 @@ class DocumentStore {
   Result<StoreStats> Stats(int max_attempts);
   Result<std::vector<SkippedFile>> ListSkipped(const std::string& source = "");
   Result<std::vector<Document>> ListFailed(int limit);
-  // Every live synced document with what the vector store should hold for it.
-  Result<std::vector<ExpectedChunks>> ListExpectedChunks();
+  // Every row with what the vector store should or may hold for it.
+  Result<std::vector<VectorExpectation>> ListVectorExpectations();
   // Ids of all rows (live or tombstoned).
   Result<int64_t> CountRows();
 

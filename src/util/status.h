@@ -110,6 +110,8 @@ class Result {
     assert(ok());
     return std::move(*value_);
   }
+  // The value, or `fallback` on error.
+  T value_or(T fallback) const& { return ok() ? *value_ : std::move(fallback); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
