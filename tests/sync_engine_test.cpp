@@ -176,21 +176,30 @@ TEST_F(SyncEngineTest, RejectedBatchIsBisectedToTheBadDocument) {
   EXPECT_NE(bad.sync_error.value_or("").find("rejected"), std::string::npos);
 }
 
-TEST_F(SyncEngineTest, DocumentEditedBetweenSendAndMarkStaysPending) {
+TEST_F(SyncEngineTest, DocumentEditedBetweenSendAndMarkIsNotMarkedWithTheOldHash) {
   Put("a.md", "version one");
-  options_.before_mark = [&](const std::vector<int64_t>&) { Put("a.md", "version two"); };
+  const std::string old_hash = Get("a.md").content_hash;
+  bool edited = false;
+  options_.before_mark = [&](const std::vector<int64_t>&) {
+    if (!edited) Put("a.md", "version two");
+    edited = true;
+  };
   SyncReport r = Run();
-  EXPECT_EQ(r.synced, 0);
-  EXPECT_EQ(r.superseded, 1);
+  EXPECT_EQ(r.superseded, 1);  // the first outcome did not apply
   Document d = Get("a.md");
-  EXPECT_EQ(d.sync_status, SyncStatus::kPending);
   EXPECT_EQ(d.body, "version two");
+  EXPECT_NE(d.content_hash, old_hash);
+  // Either still pending, or the same pass already re-sent the new version: never "synced"
+  // with the hash that was overtaken.
+  if (d.sync_status == SyncStatus::kSynced) {
+    EXPECT_EQ(d.synced_hash.value_or(""), d.content_hash);
+  }
   engine_.reset();
   options_.before_mark = nullptr;
-  r = Run();
-  EXPECT_EQ(r.synced, 1);
-  EXPECT_EQ(nlohmann::json::parse(Chroma()["notes:a.md#0"].metadata_json)["content_hash"],
-            Get("a.md").content_hash);
+  Run();
+  d = Get("a.md");
+  EXPECT_EQ(d.sync_status, SyncStatus::kSynced);
+  EXPECT_EQ(nlohmann::json::parse(Chroma()["notes:a.md#0"].metadata_json)["content_hash"], d.content_hash);
 }
 
 TEST_F(SyncEngineTest, ReplyLostAfterWriteIsRetriedIdempotently) {
@@ -232,8 +241,8 @@ TEST_F(SyncEngineTest, CollectionRecreatedBehindOurBackIsFullyReupserted) {
   Put("n0.md", "changed");
   ASSERT_TRUE(fake_.DeleteCollection("kbindex").ok());
   r = Run();
-  EXPECT_EQ(Chroma().size(), 1u);  // this pass re-sent what it had in hand
-  r = Run();                       // the next pass re-sends everything else
+  EXPECT_GE(Chroma().size(), 1u);  // at least what this pass had in hand went to the new one
+  r = Run();                       // a later pass re-sends everything else
   EXPECT_EQ(Chroma().size(), 3u);
   EXPECT_EQ(store_->Stats(3)->synced, 3);
 }

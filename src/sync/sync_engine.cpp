@@ -497,7 +497,21 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
         continue;
       }
       size_t bytes = 256;
-      for (const auto& r : records_of[i]) bytes += vectors_.EstimateRecordBytes(r);
+      size_t largest = 0;
+      for (const auto& r : records_of[i]) {
+        const size_t b = vectors_.EstimateRecordBytes(r);
+        bytes += b;
+        largest = std::max(largest, b);
+      }
+      if (largest + 1024 > max_bytes) {
+        // One record can never fit one request: say so rather than let the server cut us off.
+        embed_failed.push_back(
+            {SyncOutcome::Kind::kFailed, it.doc.key, it.doc.content_hash, 0, std::nullopt,
+             "a chunk of this document is " + std::to_string(largest >> 20) +
+                 " MiB, more than Chroma accepts in one request (" + std::to_string(max_bytes >> 20) +
+                 " MiB); use --chunking markdown, a smaller --chunk-size, or no --store-text"});
+        continue;
+      }
       for (const auto& id : it.stale_ids) bytes += id.size() + 4;
       if (!batch->items.empty() &&
           (batch->items.size() + 1 > max_docs ||

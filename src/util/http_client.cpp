@@ -2,7 +2,10 @@
 
 #include <httplib.h>
 
+#include <signal.h>
+
 #include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace kb {
@@ -13,6 +16,10 @@ HttpClient::HttpClient(HttpOptions options, std::string origin, std::string pref
 HttpClient::~HttpClient() = default;
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpOptions& options) {
+  // A server may answer (413, 5xx) and close while a large body is still being written; the
+  // write must fail with EPIPE, not kill the process with SIGPIPE.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
   const std::string& url = options.base_url;
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) {

@@ -36,7 +36,8 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  // InvalidArgument for a malformed URL.
+  // InvalidArgument for a malformed URL. The first call sets SIGPIPE to ignored for the
+  // process (a peer closing mid-request must be an error, not a crash).
   static Result<std::unique_ptr<HttpClient>> Create(const HttpOptions& options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
