@@ -159,7 +159,7 @@ Status ApplyEnvironment(Config& c) {
 }
 
 Status ValidateConfig(const Config& c) {
-  if (c.embedder != "hash" && c.embedder != "ollama" && c.embedder != "openai") {
+  if (!c.embedder.empty() && c.embedder != "hash" && c.embedder != "ollama" && c.embedder != "openai") {
     return Status::InvalidArgument("embedder must be hash, ollama or openai (got '" + c.embedder + "')");
   }
   if (c.chunking != "markdown" && c.chunking != "none") {

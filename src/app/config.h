@@ -31,7 +31,8 @@ struct Config {
   std::string chroma_home;  // where `tools/chroma install` put node_modules; auto-detected
 
   // Embedding and chunking.
-  std::string embedder = "hash";  // hash | ollama | openai
+  // hash | ollama | openai; empty: whatever the database recorded (hash for a new one).
+  std::string embedder;
   std::string embed_model;        // ollama/openai model name
   std::string embed_url;          // ollama/openai base URL
   std::string embed_api_key;      // openai-compatible servers that want one

@@ -24,9 +24,16 @@ SyncOptions SyncOptionsFrom(const Config& c) {
   return o;
 }
 
-Result<VectorSide> OpenVectorSide(const Config& config, int request_timeout_ms) {
+Result<std::unique_ptr<Embedder>> ResolveEmbedder(const Config& config, DocumentStore& store) {
+  if (!config.embedder.empty()) return MakeEmbedder(config);
+  KB_ASSIGN_OR_RETURN(auto recorded, store.GetMeta("embedder"));
+  if (recorded) return MakeEmbedderForId(*recorded, config);
+  return MakeEmbedder(config);
+}
+
+Result<VectorSide> OpenVectorSide(const Config& config, DocumentStore& store, int request_timeout_ms) {
   VectorSide side;
-  KB_ASSIGN_OR_RETURN(side.embedder, MakeEmbedder(config));
+  KB_ASSIGN_OR_RETURN(side.embedder, ResolveEmbedder(config, store));
   if (config.chroma_url.empty()) {
     if (config.db_path == ":memory:") {
       return Status::InvalidArgument("an in-memory database needs --chroma-url");
@@ -51,6 +58,25 @@ Result<VectorSide> OpenVectorSide(const Config& config, int request_timeout_ms) 
   co.timeout_ms = request_timeout_ms > 0 ? request_timeout_ms : config.chroma_timeout_ms;
   KB_ASSIGN_OR_RETURN(side.chroma, ChromaClient::Create(co));
   return side;
+}
+
+}  // namespace kb
+
+namespace kb {
+
+std::unique_ptr<SyncEngine> MakeSyncEngine(VectorSide& side, DocumentStore& store, const Config& config) {
+  SyncOptions o = SyncOptionsFrom(config);
+  if (config.embedder.empty()) {
+    o.resolve_embedder = [&side, config](const std::string& id) -> Result<Embedder*> {
+      auto it = side.followed.find(id);
+      if (it == side.followed.end()) {
+        KB_ASSIGN_OR_RETURN(auto e, MakeEmbedderForId(id, config));
+        it = side.followed.emplace(id, std::move(e)).first;
+      }
+      return it->second.get();
+    };
+  }
+  return std::make_unique<SyncEngine>(store, *side.chroma, *side.embedder, std::move(o));
 }
 
 }  // namespace kb

@@ -66,6 +66,17 @@ int RunSearch(Globals& g, const SearchArgs& args);
 int RunSync(Globals& g);
 nlohmann::json SyncReportToJson(const SyncReport& r);
 int RunStats(Globals& g);
+
+struct WorkerArgs {
+  bool once = false;
+  int interval_s = 0;  // 0: config
+  int batch = 0;       // 0: config
+};
+int RunWorker(Globals& g, const WorkerArgs& args);
+int RunFailures(Globals& g, int limit);
+int RunRetry(Globals& g, const std::string& id, bool all);
+int RunReindex(Globals& g);
+int RunVerify(Globals& g, bool repair);
 int RunShow(Globals& g, const std::string& id, bool body);
 int RunSkipped(Globals& g, const std::string& source);
 

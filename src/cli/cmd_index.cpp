@@ -50,7 +50,7 @@ int RunIndex(Globals& g, const IndexArgs& args) {
   std::thread syncer;
   Status vector_status;
   if (!args.no_sync) {
-    auto opened = OpenVectorSide(g.config);
+    auto opened = OpenVectorSide(g.config, *store);
     if (opened.ok()) {
       side = std::move(opened).value();
       engine = std::make_unique<SyncEngine>(*store, *side->chroma, *side->embedder, SyncOptionsFrom(g.config));
@@ -123,7 +123,7 @@ int RunSync(Globals& g) {
   auto store = OpenStore(g);
   if (!store) return kExitFailure;
   InstallStopHandler();
-  auto side = OpenVectorSide(g.config);
+  auto side = OpenVectorSide(g.config, *store);
   if (!side.ok()) return Fail(side.status());
   SyncEngine engine(*store, *side->chroma, *side->embedder, SyncOptionsFrom(g.config));
   PassOptions pass;

@@ -42,11 +42,10 @@ int RunSearch(Globals& g, const SearchArgs& args) {
   std::unique_ptr<SemanticIndex> semantic;
   std::string side_error;
   if (req.mode != SearchMode::kKeyword) {
-    auto opened = OpenVectorSide(g.config);
+    auto opened = OpenVectorSide(g.config, *store);
     if (opened.ok()) {
       side = std::move(opened).value();
-      semantic = std::make_unique<SemanticIndex>(*store, *side->chroma, *side->embedder,
-                                                 g.config.collection, ChunkerOptionsFrom(g.config));
+      semantic = std::make_unique<SemanticIndex>(*store, *side->chroma, *side->embedder, g.config);
     } else {
       side_error = opened.status().message();
     }

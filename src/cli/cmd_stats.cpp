@@ -24,7 +24,7 @@ int RunStats(Globals& g) {
     // Chroma's side, with short timeouts: stats must answer at once even if Chroma hangs.
     Config quick = g.config;
     quick.chroma_connect_timeout_ms = 1000;
-    auto side = OpenVectorSide(quick, 2000);
+    auto side = OpenVectorSide(quick, *store, 2000);
     if (!side.ok()) {
       extras.chroma_reachable = false;
       extras.chroma_error = side.status().message();

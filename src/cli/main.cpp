@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
 
   // Chroma, embedding and chunking.
   std::string chroma_url, chroma_token, collection, embedder, embed_model, embed_url, chunking;
-  int chunk_size = 0, chroma_timeout_ms = 0;
+  int chunk_size = 0, chroma_timeout_ms = 0, embed_dims = 0;
   bool store_text = false;
   app.add_option("--chroma-url", chroma_url, "Chroma server URL (env KBINDEX_CHROMA_URL; default: start the local one)");
   app.add_option("--chroma-token", chroma_token, "auth token for a secured Chroma (env KBINDEX_CHROMA_TOKEN)");
@@ -56,9 +56,14 @@ int main(int argc, char** argv) {
   app.add_option("--embedder", embedder, "hash (default, offline) | ollama | openai");
   app.add_option("--embed-model", embed_model, "model name for ollama/openai embedders");
   app.add_option("--embed-url", embed_url, "base URL of the ollama/openai-compatible server");
+  app.add_option("--embed-dims", embed_dims, "dimensions of the hash embedder (default 384)");
   app.add_option("--chunking", chunking, "markdown (default) | none (one chunk per document)");
   app.add_option("--chunk-size", chunk_size, "largest chunk in bytes (default 1500)");
   app.add_flag("--store-text", store_text, "also store chunk text in Chroma (SQLite always has it)");
+  int max_attempts = 0;
+  int64_t backoff_ms = 0;
+  app.add_option("--max-attempts", max_attempts, "sync attempts before a document needs `kbindex retry` (default 3)");
+  app.add_option("--backoff-ms", backoff_ms, "first retry delay; doubles per attempt (default 30000)");
 
   // Scan options shared by index.
   std::vector<std::string> include, exclude;
@@ -93,6 +98,28 @@ int main(int argc, char** argv) {
   show->add_option("id", show_id, "document id, e.g. notes:ideas/todo.md")->required();
   show->add_flag("--body", show_body, "also print the text");
 
+  kb::cli::WorkerArgs worker_args;
+  auto* worker = app.add_subcommand("worker", "retry pending/failed documents in the background (every 5 min)");
+  worker->add_flag("--once", worker_args.once, "one pass, then exit");
+  worker->add_option("--interval", worker_args.interval_s, "seconds between passes (default 300)");
+  worker->add_option("--batch", worker_args.batch, "documents per batch (default 50)");
+
+  int failures_limit = 100;
+  auto* failures = app.add_subcommand("failures", "failed documents with attempts, last attempt and error");
+  failures->add_option("--limit", failures_limit, "at most this many (default 100)");
+
+  std::string retry_id;
+  bool retry_all = false;
+  auto* retry = app.add_subcommand("retry", "make failed documents due again (attempts reset)");
+  retry->add_option("id", retry_id, "one document id");
+  retry->add_flag("--all", retry_all, "every failed document");
+
+  auto* reindex = app.add_subcommand(
+      "reindex", "re-embed everything in place; with --embedder, switch embedders without downtime");
+  bool verify_repair = false;
+  auto* verify = app.add_subcommand("verify", "compare SQLite with Chroma: missing, stale and orphan chunks");
+  verify->add_flag("--repair", verify_repair, "fix what is found, then sync");
+
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
   skipped->add_option("--source", skipped_source, "only this source");
@@ -121,8 +148,14 @@ int main(int argc, char** argv) {
   if (!embed_model.empty()) g.config.embed_model = embed_model;
   if (!embed_url.empty()) g.config.embed_url = embed_url;
   if (!chunking.empty()) g.config.chunking = chunking;
+  if (embed_dims > 0) {
+    g.config.embed_dims = embed_dims;
+    if (g.config.embedder.empty()) g.config.embedder = "hash";
+  }
   if (chunk_size > 0) g.config.chunk_max_bytes = chunk_size;
   if (store_text) g.config.store_text = true;
+  if (max_attempts > 0) g.config.max_attempts = max_attempts;
+  if (backoff_ms > 0) g.config.backoff_base_ms = backoff_ms;
   if (auto st = kb::ValidateConfig(g.config); !st.ok()) {
     std::fprintf(stderr, "kbindex: %s\n", st.message().c_str());
     return kb::cli::kExitUsage;
@@ -131,6 +164,11 @@ int main(int argc, char** argv) {
   if (*index) return kb::cli::RunIndex(g, index_args);
   if (*search) return kb::cli::RunSearch(g, search_args);
   if (*sync) return kb::cli::RunSync(g);
+  if (*worker) return kb::cli::RunWorker(g, worker_args);
+  if (*failures) return kb::cli::RunFailures(g, failures_limit);
+  if (*retry) return kb::cli::RunRetry(g, retry_id, retry_all);
+  if (*reindex) return kb::cli::RunReindex(g);
+  if (*verify) return kb::cli::RunVerify(g, verify_repair);
   if (*stats) return kb::cli::RunStats(g);
   if (*show) return kb::cli::RunShow(g, show_id, show_body);
   if (*skipped) return kb::cli::RunSkipped(g, skipped_source);

@@ -39,7 +39,12 @@ class Embedder {
   virtual Result<Embeddings> Embed(std::span<const std::string_view> texts) = 0;
 };
 
-// The embedder `config` asks for (embedder, embed_model, embed_url, embed_dims, ...).
+// The embedder `config` asks for (embedder, embed_model, embed_url, embed_dims, ...); an empty
+// `embedder` means hash.
 Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config);
+
+// The embedder whose Id() is `id` ("hash-v1:384", "ollama:<model>", "openai:<model>"), taking
+// URLs and keys from `config`.
+Result<std::unique_ptr<Embedder>> MakeEmbedderForId(const std::string& id, const Config& config);
 
 }  // namespace kb

@@ -32,29 +32,42 @@ std::string MakeExcerpt(std::string_view text, size_t max_bytes) {
   return out;
 }
 
-Result<CollectionRef> SemanticIndex::Collection(bool refresh) {
-  std::lock_guard lock(mu_);
-  if (collection_ && !refresh) return *collection_;
+SemanticIndex::SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder, Config config)
+    : store_(store), vectors_(vectors), default_embedder_(embedder), config_(std::move(config)) {
+  chunker_.mode = config_.chunking == "none" ? ChunkerOptions::Mode::kNone : ChunkerOptions::Mode::kMarkdown;
+  chunker_.max_bytes = static_cast<size_t>(config_.chunk_max_bytes);
+}
+
+Result<std::pair<CollectionRef, Embedder*>> SemanticIndex::Active(bool refresh) {
   KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta("embedder"));
-  if (recorded && *recorded != embedder_.Id()) {
-    return Status::Conflict("the index was built with embedder '" + *recorded + "', not '" +
-                            embedder_.Id() + "'");
-  }
   KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta("collection"));
-  const std::string name = active.value_or(configured_collection_);
-  KB_ASSIGN_OR_RETURN(auto ref, vectors_.GetCollection(name));
-  if (!ref) return Status::NotFound("Chroma has no collection '" + name + "' yet (run kbindex sync)");
-  collection_ = *ref;
-  return *ref;
+  std::lock_guard lock(mu_);
+  Embedder* embedder = &default_embedder_;
+  if (recorded && *recorded != default_embedder_.Id()) {
+    auto it = embedders_.find(*recorded);
+    if (it == embedders_.end()) {
+      KB_ASSIGN_OR_RETURN(auto made, MakeEmbedderForId(*recorded, config_));
+      it = embedders_.emplace(*recorded, std::move(made)).first;
+    }
+    embedder = it->second.get();
+  }
+  const std::string name = active.value_or(config_.collection);
+  if (!collection_ || collection_->name != name || refresh) {
+    KB_ASSIGN_OR_RETURN(auto ref, vectors_.GetCollection(name));
+    if (!ref) return Status::NotFound("Chroma has no collection '" + name + "' yet (run kbindex sync)");
+    collection_ = *ref;
+  }
+  return std::make_pair(*collection_, embedder);
 }
 
 Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query, int k,
                                                        const std::string& source) {
   if (k < 1) return Status::InvalidArgument("k must be at least 1");
   if (auto bad = utf8::FindInvalid(query)) return Status::InvalidArgument("query is not valid UTF-8");
-  KB_ASSIGN_OR_RETURN(CollectionRef coll, Collection(false));
+  KB_ASSIGN_OR_RETURN(auto active, Active(false));
+  CollectionRef coll = active.first;
   std::vector<std::string_view> texts{query};
-  KB_ASSIGN_OR_RETURN(Embeddings e, embedder_.Embed(texts));
+  KB_ASSIGN_OR_RETURN(Embeddings e, active.second->Embed(texts));
   std::string where;
   if (!source.empty()) {
     where = json{{"source", source}}.dump();
@@ -62,7 +75,10 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
   const int n = std::min(std::max(k * 4, 20), 300);
   auto hits = vectors_.Query(coll, e.row(0), n, where);
   if (!hits.ok() && hits.status().code() == Status::Code::kNotFound) {
-    KB_ASSIGN_OR_RETURN(coll, Collection(true));
+    // The collection was replaced (switch, or recreated): look it up again once.
+    KB_ASSIGN_OR_RETURN(active, Active(true));
+    coll = active.first;
+    KB_ASSIGN_OR_RETURN(e, active.second->Embed(texts));
     hits = vectors_.Query(coll, e.row(0), n, where);
   }
   if (!hits.ok()) return hits.status();

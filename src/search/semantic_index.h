@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <map>
+#include <memory>
+
+#include "app/config.h"
 #include "embed/embedder.h"
 #include "scan/chunker.h"
 #include "store/document_store.h"
@@ -23,27 +27,31 @@ struct SemanticHit {
   std::string snippet;   // from the best chunk
 };
 
+// Follows the database: each query uses the active collection and the embedder recorded in
+// SQLite, so search keeps answering across a zero-downtime embedder switch, even one made by
+// another process.
 class SemanticIndex {
  public:
-  SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
-                std::string configured_collection, ChunkerOptions chunker)
-      : store_(store), vectors_(vectors), embedder_(embedder),
-        configured_collection_(std::move(configured_collection)), chunker_(chunker) {}
+  // `embedder` is used while it matches what the database records; `config` supplies URLs for
+  // building the recorded one when it does not.
+  SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder, Config config);
 
-  // Up to k documents, closest first. Conflict when the database's vectors come from another
-  // embedder; Unavailable/Timeout when Chroma is down.
+  // Up to k documents, closest first. Unavailable/Timeout when Chroma is down; NotFound when
+  // nothing was synced yet.
   Result<std::vector<SemanticHit>> Search(const std::string& query, int k, const std::string& source);
 
  private:
-  Result<CollectionRef> Collection(bool refresh);
+  // The active collection and the embedder for it.
+  Result<std::pair<CollectionRef, Embedder*>> Active(bool refresh);
 
   DocumentStore& store_;
   VectorStore& vectors_;
-  Embedder& embedder_;
-  std::string configured_collection_;
+  Embedder& default_embedder_;
+  Config config_;
   ChunkerOptions chunker_;
   std::mutex mu_;
   std::optional<CollectionRef> collection_;
+  std::map<std::string, std::unique_ptr<Embedder>> embedders_;  // by id, built on demand
 };
 
 // A short single-line excerpt of `text` (at most max_bytes, cut at a UTF-8 boundary).

@@ -253,7 +253,10 @@ class DocumentStore {
   // the row is still as it was read (same content_hash and liveness); only confirmed documents
   // may be sent.
   Result<std::vector<bool>> ClaimForSend(std::span<const SendClaim> claims);
-  Result<SyncApplyResult> ApplySyncOutcomes(std::span<const SyncOutcome> outcomes);
+  // Records outcomes in one transaction. With `generation`, applies nothing (all superseded)
+  // when the active collection changed since the caller prepared (meta collection_generation).
+  Result<SyncApplyResult> ApplySyncOutcomes(std::span<const SyncOutcome> outcomes,
+                                            std::optional<int64_t> generation = std::nullopt);
   Result<int64_t> BeginSyncRun(const std::string& kind);
   Status FinishSyncRun(const SyncRun& run);
   Result<std::optional<SyncRun>> LastSyncRun();
@@ -268,6 +271,21 @@ class DocumentStore {
   // The vector store lost everything (collection recreated): every live row becomes pending
   // with nothing synced, every tombstone is purged.
   Status ForgetVectorState();
+
+  // --- building a replacement collection (embedder switch) ---
+  Status ClearShadow();
+  // Live documents with doc_key > after_key, by doc_key (bodies included).
+  Result<std::vector<Document>> LivePage(int64_t after_key, int limit);
+  // Live documents (doc_key > after_key, by doc_key) that the shadow collection does not hold
+  // in their current version.
+  Result<std::vector<Document>> ShadowBehind(int64_t after_key, int limit);
+  Status RecordShadow(std::span<const SendClaim> sent);
+  // Ids of every live row and its shadow chunk count (what the new collection must hold).
+  Result<std::vector<std::pair<std::string, int>>> ShadowExpectations();
+  // Makes the shadow collection the active one, in one transaction: rewrites every row's
+  // synced state from shadow_sync (rows whose content moved on become pending), sets the
+  // given meta keys, and empties shadow_sync.
+  Status SwitchToShadow(const std::vector<std::pair<std::string, std::string>>& meta);
 
   // --- meta key/value ---
   Result<std::optional<std::string>> GetMeta(const std::string& key);

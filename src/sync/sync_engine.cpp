@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "sync/reindex.h"
 #include "util/http_client.h"
 #include "util/utf8.h"
 
@@ -23,6 +24,7 @@ constexpr const char* kMetaEmbedderDims = "embedder_dims";
 constexpr const char* kMetaCollection = "collection";          // active collection name
 constexpr const char* kMetaCollectionId = "collection_id";     // its server-side id
 constexpr const char* kMetaCollectionBase = "collection_base"; // the configured name
+constexpr const char* kMetaGeneration = "collection_generation"; // bumped by every switch
 
 bool IsMarkdownPath(const std::optional<std::string>& path) {
   if (!path) return true;  // API notes are Markdown
@@ -161,7 +163,12 @@ class SyncEngine::BatchQueue {
 
 SyncEngine::SyncEngine(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
                        SyncOptions options)
-    : store_(store), vectors_(vectors), embedder_(embedder), options_(std::move(options)) {}
+    : store_(store), vectors_(vectors), embedder_(&embedder), options_(std::move(options)) {}
+
+Result<int64_t> SyncEngine::Generation() {
+  KB_ASSIGN_OR_RETURN(auto g, store_.GetMeta(kMetaGeneration));
+  return g ? std::stoll(*g) : int64_t{0};
+}
 
 SyncEngine::~SyncEngine() = default;
 
@@ -170,12 +177,25 @@ std::string SyncEngine::ChunkId(const std::string& doc_id, int n) {
 }
 
 Status SyncEngine::Prepare() {
+  prepared_ = false;
+  if (shadow()) {
+    KB_ASSIGN_OR_RETURN(collection_, vectors_.GetOrCreateCollection(options_.shadow_collection));
+    prepared_ = true;
+    return Status::Ok();
+  }
+  KB_ASSIGN_OR_RETURN(generation_, Generation());
   KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(kMetaEmbedder));
-  if (recorded && *recorded != embedder_.Id()) {
-    return Status::Conflict("this database holds vectors from embedder '" + *recorded +
-                            "', not '" + embedder_.Id() +
-                            "'; mixing them would corrupt semantic search. Use the same embedder, "
-                            "or switch without downtime: kbindex reindex --embedder ...");
+  if (recorded && *recorded != embedder_->Id()) {
+    if (options_.resolve_embedder) {
+      KB_ASSIGN_OR_RETURN(Embedder * e, options_.resolve_embedder(*recorded));
+      spdlog::info("the database now uses embedder {}; following it", *recorded);
+      embedder_ = e;
+    } else {
+      return Status::Conflict("this database holds vectors from embedder '" + *recorded +
+                              "', not '" + embedder_->Id() +
+                              "'; mixing them would corrupt semantic search. Use the same "
+                              "embedder, or switch without downtime: kbindex reindex --embedder ...");
+    }
   }
   KB_ASSIGN_OR_RETURN(auto base, store_.GetMeta(kMetaCollectionBase));
   if (base && *base != options_.collection) {
@@ -195,13 +215,28 @@ Status SyncEngine::Prepare() {
   if (!known_id || *known_id != ref.id) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionId, ref.id));
   if (!active) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollection, name));
   if (!base) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionBase, options_.collection));
-  if (!recorded) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaEmbedder, embedder_.Id()));
+  if (!recorded) {
+    KB_RETURN_IF_ERROR(store_.SetMeta(kMetaEmbedder, embedder_->Id()));
+    if (embedder_->Dimensions() > 0) {
+      KB_RETURN_IF_ERROR(store_.SetMeta(kMetaEmbedderDims, std::to_string(embedder_->Dimensions())));
+    }
+  }
   collection_ = ref;
   prepared_ = true;
+  // A collection retired by an embedder switch that could not be dropped then: try again.
+  if (Status st = DropRetiredCollection(store_, vectors_); !st.ok()) {
+    spdlog::debug("old collection not dropped yet: {}", st.message());
+  }
   return Status::Ok();
 }
 
 Status SyncEngine::RecoverCollection() {
+  if (shadow()) {
+    // The collection being built vanished: nothing recorded in shadow_sync is there any more.
+    KB_RETURN_IF_ERROR(store_.ClearShadow());
+    KB_ASSIGN_OR_RETURN(collection_, vectors_.GetOrCreateCollection(options_.shadow_collection));
+    return Status::Ok();
+  }
   auto ref = vectors_.GetOrCreateCollection(collection_.name);
   if (!ref.ok()) return ref.status();
   if (ref->id != collection_.id) {
@@ -294,7 +329,7 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
   if (live.empty()) return;
 
   std::vector<std::string_view> views(texts.begin(), texts.end());
-  auto embeddings = embedder_.Embed(views);
+  auto embeddings = embedder_->Embed(views);
   std::vector<std::optional<Status>> embed_error(live.size());
   std::vector<Embeddings> per_doc;
   if (!embeddings.ok() && embeddings.status().code() == Status::Code::kRemotePermanent && live.size() > 1) {
@@ -303,7 +338,7 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
     size_t t = 0;
     for (size_t i = 0; i < live.size(); ++i) {
       const size_t n = live[i].chunks.size();
-      auto e = embedder_.Embed(std::span<const std::string_view>(views).subspan(t, n));
+      auto e = embedder_->Embed(std::span<const std::string_view>(views).subspan(t, n));
       if (e.ok()) {
         per_doc[i] = std::move(e).value();
       } else {
@@ -348,8 +383,14 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
 }
 
 SyncReport SyncEngine::Run(const PassOptions& pass) {
+  std::lock_guard run_lock(run_mu_);
   SyncReport report;
   const int64_t run_start = store_.clock()->NowMs();
+  if (prepared_ && !shadow()) {
+    // Another process may have switched collections (embedder change) since we prepared.
+    auto g = Generation();
+    if (!g.ok() || *g != generation_) prepared_ = false;
+  }
   if (auto id = store_.BeginSyncRun(pass.kind); id.ok()) {
     report.run_id = *id;
   } else {
@@ -441,7 +482,9 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
   auto stopping = [&] { return (pass.stop && pass.stop->load()) || queue.aborted(); };
   auto fail_now = [&](std::vector<SyncOutcome>& outcomes) {
     if (outcomes.empty()) return;
-    auto r = store_.ApplySyncOutcomes(outcomes);
+    // In shadow mode the documents' own sync state belongs to the active collection.
+    auto r = shadow() ? Result<SyncApplyResult>(SyncApplyResult{static_cast<int>(0), static_cast<int>(outcomes.size())})
+                      : store_.ApplySyncOutcomes(outcomes, generation_);
     std::lock_guard lock(report_mu);
     report.attempted += static_cast<int64_t>(outcomes.size());
     if (r.ok()) report.failed += r->failed;
@@ -449,10 +492,12 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
     outcomes.clear();
   };
 
+  int64_t shadow_cursor = 0;  // shadow mode: one ascending sweep per pass
   for (;;) {
     if (stopping()) break;
     const bool feed_done_before = pass.follow == nullptr || pass.follow->Done();
-    auto docs = store_.DueForSync(q);
+    auto docs = shadow() ? store_.ShadowBehind(shadow_cursor, options_.page_docs) : store_.DueForSync(q);
+    if (shadow() && docs.ok() && !docs->empty()) shadow_cursor = docs->back().key;
     if (!docs.ok()) {
       std::lock_guard lock(report_mu);
       if (report.first_error.empty()) report.first_error = docs.status().message();
@@ -477,7 +522,8 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
       claims.push_back(SendClaim{it.doc.key, it.doc.content_hash, it.chunks,
                                  it.tombstone ? it.doc.deleted_at : std::nullopt});
     }
-    auto confirmed = store_.ClaimForSend(claims);
+    auto confirmed = shadow() ? Result<std::vector<bool>>(std::vector<bool>(claims.size(), true))
+                              : store_.ClaimForSend(claims);
     if (!confirmed.ok()) {
       std::lock_guard lock(report_mu);
       if (report.first_error.empty()) report.first_error = confirmed.status().message();
@@ -526,7 +572,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
       batch->items.push_back(std::move(it));
     }
     fail_now(embed_failed);
-    if (docs->size() < static_cast<size_t>(q.limit)) flush();  // drained for now
+    if (docs->size() < static_cast<size_t>(options_.page_docs)) flush();  // drained for now
   }
   if (!stopping()) flush();
   queue.Close();
@@ -642,7 +688,22 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
     }
     outcomes.push_back(std::move(o));
   }
-  auto applied = store_.ApplySyncOutcomes(outcomes);
+  Result<SyncApplyResult> applied = SyncApplyResult{};
+  if (shadow()) {
+    std::vector<SendClaim> sent;
+    for (const SyncOutcome& o : outcomes) {
+      if (o.kind == SyncOutcome::Kind::kSynced) sent.push_back({o.key, o.sent_hash, o.chunks, std::nullopt});
+      if (o.kind == SyncOutcome::Kind::kFailed) ++applied->failed;
+    }
+    Status st = store_.RecordShadow(sent);
+    if (st.ok()) {
+      applied->synced = static_cast<int>(sent.size());
+    } else {
+      applied = st;
+    }
+  } else {
+    applied = store_.ApplySyncOutcomes(outcomes, generation_);
+  }
   report.batches += 1;
   report.attempted += static_cast<int64_t>(batch.items.size());
   report.max_batch_docs = std::max(report.max_batch_docs, static_cast<int>(batch.items.size()));

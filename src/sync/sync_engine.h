@@ -35,6 +35,12 @@ struct SyncOptions {
   size_t max_batch_records = 0;  // 0: the vector store's MaxBatchSize()
   int page_docs = 512;           // documents read from SQLite at a time
   int unreachable_retry_ms = 2'000;  // after "unreachable", fail fast this long before retrying
+  // Shadow mode (building a replacement collection for an embedder switch): write to this
+  // collection, record what was sent in shadow_sync, leave the documents' sync state alone.
+  std::string shadow_collection;
+  // When the database's recorded embedder differs from the engine's (another process switched
+  // embedders), this supplies the recorded one instead of refusing. Null: refuse (Conflict).
+  std::function<Result<Embedder*>(const std::string& embedder_id)> resolve_embedder;
 
   // Test seams. Called on the sending thread with the keys of a batch:
   std::function<void(const std::vector<int64_t>&)> before_send;  // after claim, before upsert
@@ -82,6 +88,7 @@ struct SyncReport {
   int max_batch_docs = 0;  // largest batch, in documents
   std::string first_error;
   bool stopped = false;    // ended by the stop flag
+  bool unreachable = false;  // the server did not answer at all (set by the retry worker)
 };
 
 class SyncEngine {
@@ -104,6 +111,7 @@ class SyncEngine {
 
   // The collection writes go to (valid after a successful Prepare()).
   const CollectionRef& collection() const { return collection_; }
+  Embedder& embedder() const { return *embedder_; }
   const SyncOptions& options() const { return options_; }
 
   // Chunk ids of a document: "<doc id>#<n>".
@@ -126,12 +134,17 @@ class SyncEngine {
   Status RecoverCollection();
   std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const std::string& frontmatter_scalars) const;
 
+  bool shadow() const { return !options_.shadow_collection.empty(); }
+  Result<int64_t> Generation();
+
   DocumentStore& store_;
   VectorStore& vectors_;
-  Embedder& embedder_;
+  Embedder* embedder_;
   SyncOptions options_;
+  std::mutex run_mu_;  // one pass at a time per engine
   CollectionRef collection_;
   bool prepared_ = false;
+  int64_t generation_ = 0;  // meta collection_generation this engine prepared against
   std::mutex unreachable_mu_;
   int64_t unreachable_since_ms_ = 0;
   std::string unreachable_error_;
