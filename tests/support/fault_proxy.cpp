@@ -129,11 +129,19 @@ int FaultProxy::Requests(const std::string& match) const {
   }));
 }
 
-FaultProxy::Fault FaultProxy::Decide(const std::string& line, int* delay_ms) {
+FaultProxy::Fault FaultProxy::Decide(const std::string& request, int* delay_ms) {
   std::lock_guard lock(mu_);
+  const std::string line = request.substr(0, request.find("\r\n"));
   request_lines_.push_back(line);
   if (fault_ == Fault::kNone || fault_count_ == 0) return Fault::kNone;
-  if (!fault_match_.empty() && line.find(fault_match_) == std::string::npos) return Fault::kNone;
+  if (fault_match_.rfind("body:", 0) == 0) {
+    const auto body = request.find("\r\n\r\n");
+    if (body == std::string::npos || request.find(fault_match_.substr(5), body) == std::string::npos) {
+      return Fault::kNone;
+    }
+  } else if (!fault_match_.empty() && line.find(fault_match_) == std::string::npos) {
+    return Fault::kNone;
+  }
   if (fault_count_ > 0) --fault_count_;
   *delay_ms = delay_ms_;
   ++faults_applied_;
@@ -159,9 +167,8 @@ void FaultProxy::Serve(int client) {
   while (!stopping_) {
     std::string request;
     if (!ReadMessage(client, inbuf, &request, false)) break;
-    const std::string line = request.substr(0, request.find("\r\n"));
     int delay = 0;
-    const Fault fault = Decide(line, &delay);
+    const Fault fault = Decide(request, &delay);
     if (fault == Fault::kReset) {
       ResetAndClose(client);
       closed = true;
@@ -170,6 +177,12 @@ void FaultProxy::Serve(int client) {
     if (fault == Fault::kReturn500) {
       const std::string body = R"({"error":"InjectedFault","message":"fault proxy: injected 500"})";
       WriteAll(client, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+      continue;
+    }
+    if (fault == Fault::kReturn400) {
+      const std::string body = R"({"error":"InvalidArgumentError","message":"fault proxy: injected 400"})";
+      WriteAll(client, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
       continue;
     }

@@ -8,6 +8,7 @@
 //   kReset            close the client connection with a TCP reset, forward nothing
 //   kSwallowResponse  forward (the write is applied), then reset instead of replying
 //   kReturn500        answer 500 with a JSON error, forward nothing
+//   kReturn400        answer 400 with a JSON error (a permanent rejection), forward nothing
 //   kBlackHole        accept the request and never answer (until the client gives up)
 #pragma once
 
@@ -21,7 +22,7 @@ namespace kb::test {
 
 class FaultProxy {
  public:
-  enum class Fault { kNone, kDelay, kReset, kSwallowResponse, kReturn500, kBlackHole };
+  enum class Fault { kNone, kDelay, kReset, kSwallowResponse, kReturn500, kReturn400, kBlackHole };
 
   explicit FaultProxy(int upstream_port);
   ~FaultProxy();
@@ -41,7 +42,7 @@ class FaultProxy {
  private:
   void AcceptLoop();
   void Serve(int client_fd);
-  Fault Decide(const std::string& request_line, int* delay_ms);
+  Fault Decide(const std::string& request, int* delay_ms);
 
   int upstream_port_;
   int listen_fd_ = -1;
