@@ -87,6 +87,36 @@ json SkippedToJson(const SkippedFile& f) {
               {"seen", FormatIsoTime(f.seen_at)}};
 }
 
+json SyncReportToJson(const SyncReport& r) {
+  return json{{"synced", r.synced},   {"failed", r.failed},   {"deleted", r.deleted},
+              {"chunks", r.chunks},   {"batches", r.batches}, {"superseded", r.superseded},
+              {"stopped", r.stopped}, {"error", r.first_error.empty() ? json(nullptr) : json(r.first_error)}};
+}
+
+StatsExtras CollectStatsExtras(DocumentStore& store, VectorStore* chroma, const std::string& chroma_url,
+                               const std::string& chroma_error, const Config& config) {
+  StatsExtras x;
+  x.max_attempts = config.max_attempts;
+  if (auto e = store.GetMeta("embedder"); e.ok()) x.embedder = e->value_or("");
+  if (auto c = store.GetMeta("collection"); c.ok()) x.collection = c->value_or(config.collection);
+  x.chroma_url = chroma_url;
+  if (chroma == nullptr) {
+    x.chroma_reachable = false;
+    x.chroma_error = chroma_error;
+    return x;
+  }
+  Status hb = chroma->Heartbeat();
+  x.chroma_reachable = hb.ok();
+  if (!hb.ok()) {
+    x.chroma_error = hb.message();
+  } else if (auto coll = chroma->GetCollection(x.collection); coll.ok() && *coll) {
+    if (auto n = chroma->Count(**coll); n.ok()) x.chroma_count = *n;
+  } else if (coll.ok()) {
+    x.chroma_count = 0;
+  }
+  return x;
+}
+
 json SearchResponseToJson(const SearchResponse& r, const std::string& query) {
   json hits = json::array();
   for (const SearchHit& h : r.hits) {

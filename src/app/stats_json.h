@@ -6,8 +6,11 @@
 #include <optional>
 #include <string>
 
+#include "app/config.h"
 #include "search/searcher.h"
 #include "store/document_store.h"
+#include "sync/sync_engine.h"
+#include "vector/vector_store.h"
 
 namespace kb {
 
@@ -27,5 +30,12 @@ nlohmann::json StatsToJson(const StoreStats& stats, const StatsExtras& extras, i
 nlohmann::json DocumentToJson(const Document& doc, bool include_body);
 nlohmann::json SkippedToJson(const SkippedFile& f);
 nlohmann::json SearchResponseToJson(const SearchResponse& resp, const std::string& query);
+nlohmann::json SyncReportToJson(const SyncReport& report);
+
+// Everything `stats` reports: SQLite's counts plus, when `chroma` is given, its reachability
+// and the active collection's count (`chroma` should have short timeouts: stats answers at
+// once even when Chroma hangs). `chroma_error` explains a missing client.
+StatsExtras CollectStatsExtras(DocumentStore& store, VectorStore* chroma, const std::string& chroma_url,
+                               const std::string& chroma_error, const Config& config);
 
 }  // namespace kb

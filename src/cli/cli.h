@@ -64,7 +64,6 @@ struct SearchArgs {
 int RunSearch(Globals& g, const SearchArgs& args);
 
 int RunSync(Globals& g);
-nlohmann::json SyncReportToJson(const SyncReport& r);
 int RunStats(Globals& g);
 
 struct WorkerArgs {
@@ -77,6 +76,18 @@ int RunFailures(Globals& g, int limit);
 int RunRetry(Globals& g, const std::string& id, bool all);
 int RunReindex(Globals& g);
 int RunVerify(Globals& g, bool repair);
+
+struct ServeArgs {
+  std::string host;  // empty: config (127.0.0.1)
+  int port = -1;     // -1: config (7420); 0: any free port
+  std::string token_file;
+  std::vector<std::string> folders;
+  std::vector<std::string> cors_origins;
+  int interval_s = 0;
+};
+int RunServe(Globals& g, const ServeArgs& args);
+// "<folder of the database>/api-token"
+std::string DefaultTokenFile(const std::string& db_path);
 int RunShow(Globals& g, const std::string& id, bool body);
 int RunSkipped(Globals& g, const std::string& source);
 

@@ -31,12 +31,6 @@ json ScanToJson(const ScanReport& r) {
 
 }  // namespace
 
-json SyncReportToJson(const SyncReport& r) {
-  return json{{"synced", r.synced},   {"failed", r.failed},   {"deleted", r.deleted},
-              {"chunks", r.chunks},   {"batches", r.batches}, {"superseded", r.superseded},
-              {"stopped", r.stopped}, {"error", r.first_error.empty() ? json(nullptr) : json(r.first_error)}};
-}
-
 int RunIndex(Globals& g, const IndexArgs& args) {
   auto store = OpenStore(g);
   if (!store) return kExitFailure;

@@ -14,33 +14,13 @@ int RunStats(Globals& g) {
   if (!store) return kExitFailure;
   auto stats = store->Stats(g.config.max_attempts);
   if (!stats.ok()) return Fail(stats.status());
-  StatsExtras extras;
-  extras.max_attempts = g.config.max_attempts;
-  extras.embedder = store->GetMeta("embedder").ok() ? store->GetMeta("embedder")->value_or("") : "";
-  extras.collection = store->GetMeta("collection").ok()
-                          ? store->GetMeta("collection")->value_or(g.config.collection)
-                          : g.config.collection;
-  {
-    // Chroma's side, with short timeouts: stats must answer at once even if Chroma hangs.
-    Config quick = g.config;
-    quick.chroma_connect_timeout_ms = 1000;
-    auto side = OpenVectorSide(quick, *store, 2000);
-    if (!side.ok()) {
-      extras.chroma_reachable = false;
-      extras.chroma_error = side.status().message();
-    } else {
-      extras.chroma_url = side->url;
-      Status hb = side->chroma->Heartbeat();
-      extras.chroma_reachable = hb.ok();
-      if (!hb.ok()) {
-        extras.chroma_error = hb.message();
-      } else if (auto coll = side->chroma->GetCollection(extras.collection); coll.ok() && *coll) {
-        if (auto n = side->chroma->Count(**coll); n.ok()) extras.chroma_count = *n;
-      } else if (coll.ok()) {
-        extras.chroma_count = 0;
-      }
-    }
-  }
+  // Chroma's side, with short timeouts: stats must answer at once even if Chroma hangs.
+  Config quick = g.config;
+  quick.chroma_connect_timeout_ms = 1000;
+  auto side = OpenVectorSide(quick, *store, 2000);
+  StatsExtras extras = CollectStatsExtras(*store, side.ok() ? side->chroma.get() : nullptr,
+                                          side.ok() ? side->url : "",
+                                          side.ok() ? "" : side.status().message(), g.config);
   const int64_t now = Clock::Real()->NowMs();
   if (g.json) {
     PrintJson(StatsToJson(*stats, extras, now).dump());

@@ -120,6 +120,15 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "compare SQLite with Chroma: missing, stale and orphan chunks");
   verify->add_flag("--repair", verify_repair, "fix what is found, then sync");
 
+  kb::cli::ServeArgs serve_args;
+  auto* serve = app.add_subcommand("serve", "local HTTP API for the desktop app (runs the worker too)");
+  serve->add_option("--host", serve_args.host, "loopback address to listen on (default 127.0.0.1)");
+  serve->add_option("--port", serve_args.port, "port (default 7420; 0 = any free port)");
+  serve->add_option("--token-file", serve_args.token_file, "bearer token file (default: api-token beside the database)");
+  serve->add_option("--folder", serve_args.folders, "folder POST /v1/index scans (repeatable)");
+  serve->add_option("--cors-origin", serve_args.cors_origins, "allow this browser origin (repeatable)");
+  serve->add_option("--interval", serve_args.interval_s, "worker interval in seconds (default 300)");
+
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
   skipped->add_option("--source", skipped_source, "only this source");
@@ -165,6 +174,7 @@ int main(int argc, char** argv) {
   if (*search) return kb::cli::RunSearch(g, search_args);
   if (*sync) return kb::cli::RunSync(g);
   if (*worker) return kb::cli::RunWorker(g, worker_args);
+  if (*serve) return kb::cli::RunServe(g, serve_args);
   if (*failures) return kb::cli::RunFailures(g, failures_limit);
   if (*retry) return kb::cli::RunRetry(g, retry_id, retry_all);
   if (*reindex) return kb::cli::RunReindex(g);

@@ -4,9 +4,28 @@
 
 #include <cmath>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 namespace kb {
 namespace {
+
+// Words too common to say anything about a note (the embedder has no corpus statistics to
+// learn that from). Lower case, ASCII.
+bool IsStopWord(const char* w, size_t len) {
+  static const std::unordered_set<std::string_view> kStop = {
+      "a", "about", "above", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at",
+      "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
+      "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from",
+      "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how",
+      "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "nor",
+      "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over",
+      "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them",
+      "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
+      "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
+      "why", "will", "with", "would", "you", "your", "yours", "s", "t", "d", "ll", "m", "re", "ve"};
+  return kStop.count(std::string_view(w, len)) > 0;
+}
 
 inline bool IsAsciiWord(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -36,9 +55,13 @@ void HashEmbedder::EmbedOne(std::string_view text, float* out) const {
       ++i;
       continue;
     }
+    if (IsAsciiWord(static_cast<unsigned char>(word[0])) && IsStopWord(word, len)) continue;
+    // Two signed buckets per word (independent halves of one 64-bit hash): a collision with
+    // another word then disturbs half of each word's weight, not all of it.
     const uint64_t h = XXH3_64bits(word, len);
-    const size_t bucket = static_cast<size_t>(h % static_cast<uint64_t>(dims_));
-    out[bucket] += (h >> 63) ? -1.0f : 1.0f;
+    const uint32_t lo = static_cast<uint32_t>(h), hi = static_cast<uint32_t>(h >> 32);
+    out[(lo & 0x7fffffffu) % static_cast<uint32_t>(dims_)] += (lo >> 31) ? -1.0f : 1.0f;
+    out[(hi & 0x7fffffffu) % static_cast<uint32_t>(dims_)] += (hi >> 31) ? -1.0f : 1.0f;
   }
   double norm = 0;
   for (int d = 0; d < dims_; ++d) {

@@ -1,6 +1,7 @@
 // HashEmbedder: deterministic, offline feature hashing. Each word (lower-cased ASCII letters
-// and digits, or runs of non-ASCII UTF-8) is hashed into one of `dims` buckets with a sign;
-// counts are damped (1 + log tf) and the vector is L2-normalised.
+// and digits, or runs of non-ASCII UTF-8) is hashed into two of `dims` buckets, each with a
+// sign; common English stop words are skipped; counts are damped (1 + log tf) and the vector
+// is L2-normalised.
 //
 // It is lexical, not semantic: it finds notes that share words with the query (including word
 // forms differing only in case), never synonyms. It needs no model and no network, which makes

@@ -24,6 +24,11 @@ Result<SearchMode> ParseSearchMode(const std::string& s) {
   return Status::InvalidArgument("search mode must be keyword, semantic or hybrid (got '" + s + "')");
 }
 
+double SemanticFusionWeight(double cosine_distance) {
+  const double sim = std::clamp(1.0 - cosine_distance, 0.0, 1.0);
+  return sim * sim;
+}
+
 Result<std::vector<SearchHit>> Searcher::Keyword(const SearchRequest& req, int limit) {
   std::vector<KeywordHit> raw_hits;
   if (req.raw) {
@@ -109,10 +114,11 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
   for (auto& s : semantic) {
     ++rank;
     auto it = index.find(s.doc.id);
+    const double weight = SemanticFusionWeight(s.distance);
     if (it != index.end()) {
       SearchHit& h = fused[it->second];
       h.semantic_rank = rank;
-      h.score += 1.0 / (kRrfK + rank);
+      h.score += weight / (kRrfK + rank);
       h.heading = s.heading;
       continue;
     }
@@ -125,7 +131,7 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
     h.sync_status = s.doc.sync_status;
     h.semantic_rank = rank;
     h.heading = s.heading;
-    h.score = want_keyword ? 1.0 / (kRrfK + rank) : 1.0 - s.distance;
+    h.score = want_keyword ? weight / (kRrfK + rank) : 1.0 - s.distance;
     index.emplace(h.id, fused.size());
     fused.push_back(std::move(h));
   }

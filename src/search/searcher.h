@@ -47,8 +47,13 @@ struct SearchResponse {
   std::string degraded_reason;
 };
 
-// Reciprocal-rank fusion constant: score = sum over sides of 1 / (kRrfK + rank).
+// Hybrid ranking: reciprocal-rank fusion, similarity-weighted on the semantic side:
+//   score = 1 / (kRrfK + keyword_rank) + sim^2 / (kRrfK + semantic_rank),  sim = 1 - cosine distance.
+// Plain RRF lets weak semantic neighbours (nearest, but unrelated) outvote a strong keyword
+// match; weighting by similarity keeps close semantic matches almost at full weight and makes
+// far ones count little. Measured on examples/queries.json (README, "Search quality").
 inline constexpr double kRrfK = 60.0;
+double SemanticFusionWeight(double cosine_distance);
 
 class Searcher {
  public:

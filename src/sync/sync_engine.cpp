@@ -315,7 +315,7 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
         t.reserve(d.title.size() + c.heading.size() + c.text.size() + 2);
         t += d.title;
         t += '\n';
-        t += c.heading;
+        if (c.heading != d.title) t += c.heading;  // a note's title is often its first heading
         t += '\n';
         t += c.text;
         texts.push_back(std::move(t));

@@ -1,0 +1,102 @@
+#include "search/searcher.h"
+
+#include <gtest/gtest.h>
+
+#include "embed/hash_embedder.h"
+#include "search/semantic_index.h"
+#include "support/fake_vector_store.h"
+#include "sync/sync_engine.h"
+
+namespace kb {
+namespace {
+
+class SearcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(DocumentStore::Open(":memory:")).value();
+    Put("a", "Sourdough starter", "feed the starter flour and water daily");
+    Put("b", "Bread notes", "sourdough loaf baking schedule and oven temperature");
+    Put("c", "Garden", "tomato plants need water and sun");
+    SyncEngine engine(*store_, failing_, embedder_, SyncOptions{});
+    ASSERT_EQ(engine.Run({}).synced, 3);
+    Config cfg;
+    semantic_ = std::make_unique<SemanticIndex>(*store_, failing_, embedder_, cfg);
+  }
+  void Put(const std::string& id, const std::string& title, const std::string& body) {
+    DocumentInput d;
+    d.id = id;
+    d.source = "api";
+    d.title = title;
+    d.body = body;
+    d.content_hash = id + body;
+    std::vector<DocumentInput> v{d};
+    ASSERT_TRUE(store_->PutDocuments(v).ok());
+  }
+  std::unique_ptr<DocumentStore> store_;
+  test::FakeVectorStore fake_;
+  test::FailingVectorStore failing_{fake_};
+  HashEmbedder embedder_{384};
+  std::unique_ptr<SemanticIndex> semantic_;
+};
+
+TEST_F(SearcherTest, HybridFusesBothSidesAndSaysWhichFoundEachHit) {
+  Searcher s(*store_, semantic_.get());
+  SearchRequest req;
+  req.query = "sourdough starter";
+  req.mode = SearchMode::kHybrid;
+  auto r = s.Search(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->degraded);
+  ASSERT_GE(r->hits.size(), 2u);
+  EXPECT_EQ(r->hits[0].id, "a");
+  EXPECT_GT(r->hits[0].keyword_rank, 0);
+  EXPECT_GT(r->hits[0].semantic_rank, 0);
+  for (size_t i = 1; i < r->hits.size(); ++i) EXPECT_GE(r->hits[i - 1].score, r->hits[i].score);
+  // Each document once, even though Chroma holds chunks.
+  std::set<std::string> ids;
+  for (const auto& h : r->hits) EXPECT_TRUE(ids.insert(h.id).second) << h.id;
+}
+
+TEST_F(SearcherTest, TombstonesAndOrphansNeverSurface) {
+  std::vector<std::string> gone{"a"};
+  ASSERT_TRUE(store_->Tombstone(gone).ok());  // still in the vector store until the next sync
+  Searcher s(*store_, semantic_.get());
+  for (SearchMode mode : {SearchMode::kKeyword, SearchMode::kSemantic, SearchMode::kHybrid}) {
+    SearchRequest req;
+    req.query = "sourdough starter";
+    req.mode = mode;
+    auto r = s.Search(req);
+    ASSERT_TRUE(r.ok());
+    for (const auto& h : r->hits) EXPECT_NE(h.id, "a") << SearchModeName(mode);
+  }
+}
+
+TEST_F(SearcherTest, ChromaDownDegradesToKeyword) {
+  failing_.SetDown(Status::Unavailable("Chroma at http://127.0.0.1:9 is not reachable"));
+  Searcher s(*store_, semantic_.get());
+  SearchRequest req;
+  req.query = "tomato";
+  req.mode = SearchMode::kHybrid;
+  auto r = s.Search(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->degraded);
+  EXPECT_NE(r->degraded_reason.find("not reachable"), std::string::npos);
+  ASSERT_EQ(r->hits.size(), 1u);
+  EXPECT_EQ(r->hits[0].id, "c");
+}
+
+TEST(FusionTest, CloseSemanticMatchesCountNearlyFullyFarOnesLittle) {
+  EXPECT_NEAR(SemanticFusionWeight(0.0), 1.0, 1e-9);
+  EXPECT_NEAR(SemanticFusionWeight(0.5), 0.25, 1e-9);
+  EXPECT_EQ(SemanticFusionWeight(1.2), 0.0);  // dissimilar: no vote
+  // A top keyword hit beats a document that is merely a weak neighbour on both sides.
+  const double strong_keyword = 1.0 / (kRrfK + 1);
+  const double weak_both = 1.0 / (kRrfK + 5) + SemanticFusionWeight(0.85) / (kRrfK + 1);
+  EXPECT_GT(strong_keyword, weak_both);
+  // Agreement between a good semantic match and the keyword side still wins.
+  const double good_both = 1.0 / (kRrfK + 2) + SemanticFusionWeight(0.2) / (kRrfK + 1);
+  EXPECT_GT(good_both, strong_keyword);
+}
+
+}  // namespace
+}  // namespace kb
