@@ -74,6 +74,37 @@ TEST(MigrationsTest, NewerDatabaseIsRefusedWithClearMessage) {
   EXPECT_NE(s.status().message().find("upgrade kbindex"), std::string::npos);
 }
 
+TEST(MigrationsTest, DataWrittenBeforeTheTextSplitSurvivesIt) {
+  // A database at schema 3 (text inline in documents), with a live note and a tombstone.
+  test::TempDir dir;
+  const std::string path = dir / "old.db";
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    for (const Migration& m : Migrations()) {
+      if (m.version > 3) break;
+      db.exec(m.sql);
+      db.exec("PRAGMA user_version = " + std::to_string(m.version));
+    }
+    db.exec("INSERT INTO documents(id, source, path, title, body, content_hash, created_at, updated_at, "
+            "sync_status, synced_hash, synced_chunks, chunks_hwm) VALUES ('notes:a.md', 'notes', 'a.md', "
+            "'Alpha', 'apple orchard notes', 'h1', 1, 1, 'synced', 'h1', 1, 1)");
+    db.exec("INSERT INTO documents(id, source, path, title, body, content_hash, created_at, updated_at, "
+            "deleted_at, chunks_hwm) VALUES ('notes:gone.md', 'notes', 'gone.md', '', '', 'h2', 1, 1, 5, 2)");
+  }
+  auto s = DocumentStore::Open(path);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto a = *(*s)->Get("notes:a.md");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->body, "apple orchard notes");
+  EXPECT_EQ(a->sync_status, SyncStatus::kSynced);
+  auto hits = (*s)->KeywordSearch("\"orchard\"", 10);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].id, "notes:a.md");
+  EXPECT_TRUE((*(*s)->Get("notes:gone.md"))->deleted_at.has_value());
+  EXPECT_TRUE((*s)->CheckIntegrity().ok()) << (*s)->CheckIntegrity().ToString();
+}
+
 TEST(MigrationsTest, NotADatabaseFailsCleanly) {
   test::TempDir dir;
   test::WriteFile(dir / "junk.db", std::string(8192, 'x'));

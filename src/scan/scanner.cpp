@@ -335,7 +335,8 @@ class FolderScan {
     doc.file_size = size;
     batch_bytes_ += doc.body.size();
     batch_.push_back(std::move(doc));
-    if (batch_.size() >= opt_.batch_docs || batch_bytes_ >= opt_.batch_bytes) {
+    const size_t limit = flushed_batches_ == 0 ? opt_.first_batch_docs : opt_.batch_docs;
+    if (batch_.size() >= limit || batch_bytes_ >= opt_.batch_bytes) {
       write_status_ = Flush();
     }
   }
@@ -357,6 +358,7 @@ class FolderScan {
     }
     batch_.clear();
     batch_bytes_ = 0;
+    ++flushed_batches_;
     if (opt_.on_batch_committed) opt_.on_batch_committed();
     return Status::Ok();
   }
@@ -372,6 +374,7 @@ class FolderScan {
   std::vector<std::string> unreadable_dirs_;
   std::vector<DocumentInput> batch_;
   size_t batch_bytes_ = 0;
+  int flushed_batches_ = 0;
   std::vector<FileState> touched_;
   Status write_status_;
 };

@@ -28,8 +28,11 @@ struct ScanOptions {
   // or anything at all when the folder is missing or empty, unless allow_mass_delete.
   double mass_delete_ratio = 0.9;
   bool allow_mass_delete = false;
-  size_t batch_docs = 512;
-  size_t batch_bytes = 8 * 1024 * 1024;
+  // Documents per write transaction: the first batch is small so that syncing can start at
+  // once, later ones large (fewer FTS5 segment merges).
+  size_t first_batch_docs = 256;
+  size_t batch_docs = 2048;
+  size_t batch_bytes = 16 * 1024 * 1024;
   // Called after each committed write batch (the sync pipeline may start on it).
   std::function<void()> on_batch_committed;
   // Called before a changed file is read (a seam for tests that race the scan).

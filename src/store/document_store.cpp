@@ -68,10 +68,14 @@ void BindOpt(SQLite::Statement& st, int index, const std::optional<T>& v) {
   }
 }
 
+// Every column of a Document; the text comes from document_text (absent for tombstones).
+// Use as: std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE ...".
 constexpr const char* kDocumentColumns =
-    "doc_key, id, source, path, title, body, metadata, content_hash, file_mtime_ns, file_size, "
-    "created_at, updated_at, deleted_at, sync_status, sync_attempts, last_sync_attempt, "
-    "sync_error, synced_hash, synced_chunks, chunks_hwm";
+    "d.doc_key, d.id, d.source, d.path, d.title, coalesce(t.body, ''), d.metadata, d.content_hash, "
+    "d.file_mtime_ns, d.file_size, d.created_at, d.updated_at, d.deleted_at, d.sync_status, "
+    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm";
+constexpr const char* kDocumentFrom =
+    " FROM documents d LEFT JOIN document_text t ON t.doc_key = d.doc_key";
 
 Document ReadDocument(SQLite::Statement& st) {
   Document d;
@@ -116,6 +120,12 @@ constexpr const char* kSyncRunColumns =
     "id, kind, started_at, finished_at, attempted, synced, failed, deleted, batches, error";
 
 }  // namespace
+
+struct TextRow {
+  int64_t doc_key;
+  const std::string* title;
+  const std::string* body;
+};
 
 struct DocumentStore::Impl {
   Impl(const std::string& path, int busy_timeout)
@@ -181,6 +191,39 @@ struct DocumentStore::Impl {
     }
   }
 
+  // Writes note texts (inserting or replacing) many rows per statement: FTS5 flushes its
+  // pending terms at every statement boundary, so one row per statement made a new index
+  // segment per note and doubled the cost of indexing.
+  void WriteTexts(const std::vector<TextRow>& rows) {
+    constexpr size_t kRows = 128;
+    auto sql_for = [](size_t n) {
+      std::string sql = "INSERT INTO document_text(doc_key, title, body) VALUES ";
+      for (size_t i = 0; i < n; ++i) sql += i ? ",(?,?,?)" : "(?,?,?)";
+      return sql + " ON CONFLICT(doc_key) DO UPDATE SET title=excluded.title, body=excluded.body";
+    };
+    static const std::string kFull = sql_for(kRows);
+    for (size_t start = 0; start < rows.size(); start += kRows) {
+      const size_t n = std::min(kRows, rows.size() - start);
+      std::optional<SQLite::Statement> partial;
+      SQLite::Statement* st;
+      std::optional<Use> use;
+      if (n == kRows) {
+        use.emplace(Stmt(kFull));
+        st = &**use;
+      } else {
+        partial.emplace(db, sql_for(n));
+        st = &*partial;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const TextRow& r = rows[start + i];
+        st->bind(static_cast<int>(3 * i + 1), r.doc_key);
+        st->bindNoCopy(static_cast<int>(3 * i + 2), *r.title);
+        st->bindNoCopy(static_cast<int>(3 * i + 3), *r.body);
+      }
+      st->exec();
+    }
+  }
+
   std::mutex mu;
   SQLite::Database db;  // declared before stmts: statements are destroyed first
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> stmts;
@@ -215,6 +258,8 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
     impl->db.exec("PRAGMA synchronous=NORMAL");
     impl->db.exec("PRAGMA foreign_keys=ON");
     impl->db.exec("PRAGMA temp_store=MEMORY");
+    // FTS5 merges re-read recent pages; the default 2 MB cache made them come from the kernel.
+    impl->db.exec("PRAGMA cache_size=-16384");
   });
   if (!st.ok()) return st.WithContext(path);
   // A file that is not a database fails here rather than at the first query.
@@ -326,6 +371,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
   Status st = impl_->Run("writing documents", true, [&] {
     out.clear();
     out.reserve(docs.size());
+    std::vector<TextRow> texts;
     for (const DocumentInput& d : docs) {
       int64_t key = 0;
       std::string old_hash;
@@ -341,21 +387,23 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         }
       }
       if (!exists) {
-        auto q = impl_->Stmt(
-            "INSERT INTO documents(id, source, path, title, body, metadata, content_hash, "
-            "file_mtime_ns, file_size, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-        q->bind(1, d.id);
-        q->bind(2, d.source);
-        BindOpt(*q, 3, d.path);
-        q->bindNoCopy(4, d.title);
-        q->bindNoCopy(5, d.body);
-        q->bindNoCopy(6, d.metadata_json);
-        q->bind(7, d.content_hash);
-        BindOpt(*q, 8, d.file_mtime_ns);
-        BindOpt(*q, 9, d.file_size);
-        q->bind(10, now);
-        q->bind(11, now);
-        q->exec();
+        {
+          auto q = impl_->Stmt(
+              "INSERT INTO documents(id, source, path, title, metadata, content_hash, "
+              "file_mtime_ns, file_size, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+          q->bind(1, d.id);
+          q->bind(2, d.source);
+          BindOpt(*q, 3, d.path);
+          q->bindNoCopy(4, d.title);
+          q->bindNoCopy(5, d.metadata_json);
+          q->bind(6, d.content_hash);
+          BindOpt(*q, 7, d.file_mtime_ns);
+          BindOpt(*q, 8, d.file_size);
+          q->bind(9, now);
+          q->bind(10, now);
+          q->exec();
+        }
+        texts.push_back(TextRow{impl_->db.getLastInsertRowid(), &d.title, &d.body});
         out.push_back(PutOutcome::kInserted);
       } else if (live && old_hash == d.content_hash) {
         auto q = impl_->Stmt(
@@ -369,24 +417,27 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         q->exec();
         out.push_back(PutOutcome::kUnchanged);
       } else {
-        auto q = impl_->Stmt(
-            "UPDATE documents SET source=?, path=?, title=?, body=?, metadata=?, content_hash=?, "
-            "file_mtime_ns=?, file_size=?, updated_at=?, deleted_at=NULL, sync_status='pending', "
-            "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL WHERE doc_key=?");
-        q->bind(1, d.source);
-        BindOpt(*q, 2, d.path);
-        q->bindNoCopy(3, d.title);
-        q->bindNoCopy(4, d.body);
-        q->bindNoCopy(5, d.metadata_json);
-        q->bind(6, d.content_hash);
-        BindOpt(*q, 7, d.file_mtime_ns);
-        BindOpt(*q, 8, d.file_size);
-        q->bind(9, now);
-        q->bind(10, key);
-        q->exec();
+        {
+          auto q = impl_->Stmt(
+              "UPDATE documents SET source=?, path=?, title=?, metadata=?, content_hash=?, "
+              "file_mtime_ns=?, file_size=?, updated_at=?, deleted_at=NULL, sync_status='pending', "
+              "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL WHERE doc_key=?");
+          q->bind(1, d.source);
+          BindOpt(*q, 2, d.path);
+          q->bindNoCopy(3, d.title);
+          q->bindNoCopy(4, d.metadata_json);
+          q->bind(5, d.content_hash);
+          BindOpt(*q, 6, d.file_mtime_ns);
+          BindOpt(*q, 7, d.file_size);
+          q->bind(8, now);
+          q->bind(9, key);
+          q->exec();
+        }
+        texts.push_back(TextRow{key, &d.title, &d.body});
         out.push_back(live ? PutOutcome::kChanged : PutOutcome::kRestored);
       }
     }
+    impl_->WriteTexts(texts);
   });
   if (!st.ok()) return st;
   return out;
@@ -425,13 +476,19 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
       int n = del->exec();
       if (n == 0) {
         auto q = impl_->Stmt(
-            "UPDATE documents SET deleted_at=?, updated_at=?, title='', body='', "
-            "sync_status='pending', sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL "
+            "UPDATE documents SET deleted_at=?, updated_at=?, sync_status='pending', "
+            "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL "
             "WHERE id=? AND deleted_at IS NULL");
         q->bind(1, now);
         q->bind(2, now);
         q->bind(3, id);
         n = q->exec();
+        if (n > 0) {
+          // Out of keyword search at once (the FTS trigger follows the text row).
+          auto t = impl_->Stmt("DELETE FROM document_text WHERE doc_key=(SELECT doc_key FROM documents WHERE id=?)");
+          t->bind(1, id);
+          t->exec();
+        }
       }
       removed += n;
     }
@@ -490,7 +547,7 @@ Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
   std::optional<Document> out;
   Status st = impl_->Run("reading document", false, [&] {
     out.reset();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id=?");
+    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE d.id=?");
     q->bind(1, id);
     if (q->executeStep()) out = ReadDocument(*q);
   });
@@ -504,8 +561,8 @@ Result<std::vector<Document>> DocumentStore::GetByKeys(std::span<const int64_t> 
   Status st = impl_->Run("reading documents", false, [&] {
     out.clear();
     for (int64_t key : keys) {
-      auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns +
-                           " FROM documents WHERE doc_key=?");
+      auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                           " WHERE d.doc_key=?");
       q->bind(1, key);
       if (q->executeStep()) out.push_back(ReadDocument(*q));
     }
@@ -520,8 +577,8 @@ Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string
   Status st = impl_->Run("reading documents", false, [&] {
     out.clear();
     for (const std::string& id : ids) {
-      auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns +
-                           " FROM documents WHERE id=? AND deleted_at IS NULL");
+      auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                           " WHERE d.id=? AND d.deleted_at IS NULL");
       q->bind(1, id);
       if (q->executeStep()) out.push_back(ReadDocument(*q));
     }
@@ -641,9 +698,8 @@ Result<std::vector<Document>> DocumentStore::ListFailed(int limit) {
   std::vector<Document> out;
   Status st = impl_->Run("listing failures", false, [&] {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns +
-                         " FROM documents WHERE sync_status='failed' "
-                         "ORDER BY last_sync_attempt DESC, doc_key LIMIT ?");
+    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                         " WHERE d.sync_status='failed' ORDER BY d.last_sync_attempt DESC, d.doc_key LIMIT ?");
     q->bind(1, limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));
   });
@@ -687,22 +743,22 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   std::lock_guard lock(impl_->mu);
   std::vector<Document> out;
   const int64_t now = clock_->NowMs();
-  std::string sql = std::string("SELECT ") + kDocumentColumns +
-                    " FROM documents WHERE sync_status <> 'synced' AND sync_attempts < ? AND "
-                    "(sync_status = 'pending'";
+  std::string sql = std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                    " WHERE d.sync_status <> 'synced' AND d.sync_attempts < ? AND "
+                    "(d.sync_status = 'pending'";
   if (dq.include_failed) {
-    sql += " OR (sync_status = 'failed'";
+    sql += " OR (d.sync_status = 'failed'";
     if (dq.respect_backoff) {
       // Exponential backoff: base * 2^(attempts-1), capped.
       sql +=
-          " AND (last_sync_attempt IS NULL OR last_sync_attempt + "
-          "min(? * (1 << min(max(sync_attempts - 1, 0), 30)), ?) <= ?)";
+          " AND (d.last_sync_attempt IS NULL OR d.last_sync_attempt + "
+          "min(? * (1 << min(max(d.sync_attempts - 1, 0), 30)), ?) <= ?)";
     }
     sql += ")";
   }
   sql += ")";
-  if (dq.attempted_before) sql += " AND (last_sync_attempt IS NULL OR last_sync_attempt < ?)";
-  sql += " ORDER BY coalesce(last_sync_attempt, updated_at), doc_key LIMIT ?";
+  if (dq.attempted_before) sql += " AND (d.last_sync_attempt IS NULL OR d.last_sync_attempt < ?)";
+  sql += " ORDER BY coalesce(d.last_sync_attempt, d.updated_at), d.doc_key LIMIT ?";
   Status st = impl_->Run("selecting documents to sync", false, [&] {
     out.clear();
     auto q = impl_->Stmt(sql);
@@ -937,8 +993,8 @@ Result<std::vector<Document>> DocumentStore::LivePage(int64_t after_key, int lim
   std::vector<Document> out;
   Status st = impl_->Run("reading documents", false, [&] {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns +
-                         " FROM documents WHERE doc_key > ? AND deleted_at IS NULL ORDER BY doc_key LIMIT ?");
+    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                         " WHERE d.doc_key > ? AND d.deleted_at IS NULL ORDER BY d.doc_key LIMIT ?");
     q->bind(1, after_key);
     q->bind(2, limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));
@@ -952,10 +1008,10 @@ Result<std::vector<Document>> DocumentStore::ShadowBehind(int64_t after_key, int
   std::vector<Document> out;
   Status st = impl_->Run("reading documents", false, [&] {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns +
-                         " FROM documents d WHERE doc_key > ? AND deleted_at IS NULL AND NOT EXISTS ("
+    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                         " WHERE d.doc_key > ? AND d.deleted_at IS NULL AND NOT EXISTS ("
                          "SELECT 1 FROM shadow_sync s WHERE s.doc_key = d.doc_key AND s.content_hash = "
-                         "d.content_hash) ORDER BY doc_key LIMIT ?");
+                         "d.content_hash) ORDER BY d.doc_key LIMIT ?");
     q->bind(1, after_key);
     q->bind(2, limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "sync/chunk_records.h"
 #include "sync/reindex.h"
 #include "util/http_client.h"
 #include "util/utf8.h"
@@ -25,43 +26,6 @@ constexpr const char* kMetaCollection = "collection";          // active collect
 constexpr const char* kMetaCollectionId = "collection_id";     // its server-side id
 constexpr const char* kMetaCollectionBase = "collection_base"; // the configured name
 constexpr const char* kMetaGeneration = "collection_generation"; // bumped by every switch
-
-bool IsMarkdownPath(const std::optional<std::string>& path) {
-  if (!path) return true;  // API notes are Markdown
-  std::string p = *path;
-  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return p.ends_with(".md") || p.ends_with(".markdown") || p.ends_with(".mdx");
-}
-
-// Frontmatter scalars as Chroma metadata ("k":v pairs, comma-terminated). Lists of scalars
-// become one string joined with ", "; objects and nulls are left out (Chroma allows only
-// string, int, float and bool values).
-std::string FrontmatterFragment(const std::string& metadata_json) {
-  static const std::set<std::string> kReserved = {"doc_id", "chunk", "content_hash", "title",
-                                                  "path",   "source", "heading"};
-  json meta = json::parse(metadata_json, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object()) return "";
-  json out = json::object();
-  for (auto& [k, v] : meta.items()) {
-    if (k.empty() || kReserved.count(k) || k.starts_with("chroma:")) continue;
-    if (v.is_string() || v.is_boolean() || v.is_number_integer()) {
-      out[k] = v;
-    } else if (v.is_number_float()) {
-      if (std::isfinite(v.get<double>())) out[k] = v;
-    } else if (v.is_array()) {
-      std::string joined;
-      for (const auto& e : v) {
-        if (e.is_object() || e.is_array() || e.is_null()) continue;
-        if (!joined.empty()) joined += ", ";
-        joined += e.is_string() ? e.get<std::string>() : e.dump();
-      }
-      out[k] = joined;
-    }
-  }
-  if (out.empty()) return "";
-  std::string s = out.dump(-1, ' ', false, json::error_handler_t::replace);
-  return s.substr(1, s.size() - 2) + ",";  // strip braces, keep a trailing comma
-}
 
 }  // namespace
 
@@ -140,9 +104,17 @@ class SyncEngine::BatchQueue {
     closed_ = true;
     not_empty_.notify_all();
   }
+  // True while the sender has nothing to send: the producer should not hold back a partial
+  // batch then (Chroma would sit idle).
+  bool SenderIdle() {
+    std::lock_guard lock(mu_);
+    return waiting_ && q_.empty();
+  }
   std::unique_ptr<Batch> Pop() {
     std::unique_lock lock(mu_);
+    waiting_ = true;
     not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    waiting_ = false;
     if (q_.empty()) return nullptr;
     auto b = std::move(q_.front());
     q_.pop_front();
@@ -157,6 +129,7 @@ class SyncEngine::BatchQueue {
   size_t capacity_;
   bool closed_ = false;
   bool aborted_ = false;
+  bool waiting_ = false;
 };
 
 // ---------------------------------------------------------------- engine
@@ -172,9 +145,7 @@ Result<int64_t> SyncEngine::Generation() {
 
 SyncEngine::~SyncEngine() = default;
 
-std::string SyncEngine::ChunkId(const std::string& doc_id, int n) {
-  return doc_id + "#" + std::to_string(n);
-}
+std::string SyncEngine::ChunkId(const std::string& doc_id, int n) { return kb::ChunkId(doc_id, n); }
 
 Status SyncEngine::Prepare() {
   prepared_ = false;
@@ -249,30 +220,6 @@ Status SyncEngine::RecoverCollection() {
   return Status::Ok();
 }
 
-std::string SyncEngine::ChunkMetadata(const Document& doc, const Chunk& chunk, int n,
-                                      const std::string& fm) const {
-  std::string m;
-  m.reserve(192 + fm.size() + doc.id.size() * 2 + doc.title.size() + chunk.heading.size());
-  m += '{';
-  m += fm;
-  m += "\"doc_id\":";
-  AppendJsonString(m, doc.id);
-  m += ",\"chunk\":";
-  m += std::to_string(n);
-  m += ",\"content_hash\":";
-  AppendJsonString(m, doc.content_hash);
-  m += ",\"title\":";
-  AppendJsonString(m, doc.title);
-  m += ",\"path\":";
-  AppendJsonString(m, doc.path.value_or(""));
-  m += ",\"source\":";
-  AppendJsonString(m, doc.source);
-  m += ",\"heading\":";
-  AppendJsonString(m, chunk.heading);
-  m += '}';
-  return m;
-}
-
 void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& items,
                             std::vector<std::vector<VectorRecord>>& records_of,
                             std::vector<SyncOutcome>& failed) {
@@ -307,19 +254,10 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
     {
       Pending p;
       p.item = items.size();
-      p.chunks = ChunkDocument(d.body, IsMarkdownPath(d.path), options_.chunker);
+      p.chunks = ChunkFor(d, options_.chunker);
       item.chunks = static_cast<int>(p.chunks.size());
       for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
-      for (const Chunk& c : p.chunks) {
-        std::string t;
-        t.reserve(d.title.size() + c.heading.size() + c.text.size() + 2);
-        t += d.title;
-        t += '\n';
-        if (c.heading != d.title) t += c.heading;  // a note's title is often its first heading
-        t += '\n';
-        t += c.text;
-        texts.push_back(std::move(t));
-      }
+      for (const Chunk& c : p.chunks) texts.push_back(EmbeddingInput(d, c));
       item.doc = std::move(d);
       items.push_back(std::move(item));
       records_of.emplace_back();
@@ -572,7 +510,9 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
       batch->items.push_back(std::move(it));
     }
     fail_now(embed_failed);
-    if (docs->size() < static_cast<size_t>(options_.page_docs)) flush();  // drained for now
+    // Drained for now, or the sender is idle: send what we have rather than keep Chroma
+    // waiting for a full batch (after the first page it is busy and batches fill up).
+    if (docs->size() < static_cast<size_t>(options_.page_docs) || queue.SenderIdle()) flush();
   }
   if (!stopping()) flush();
   queue.Close();
@@ -589,7 +529,11 @@ void SyncEngine::UpsertItems(Batch& batch, size_t begin, size_t end) {
   }
   if (rec_begin == SIZE_MAX) return;
   std::span<const VectorRecord> records(batch.records.data() + rec_begin, rec_end - rec_begin);
+  const auto t0 = std::chrono::steady_clock::now();
   Status st = vectors_.Upsert(collection_, records);
+  spdlog::debug("upsert of {} records: {} ms ({})", records.size(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+                st.ok() ? "ok" : st.message());
   if (st.code() == Status::Code::kNotFound) {
     Status rec = RecoverCollection();
     st = rec.ok() ? vectors_.Upsert(collection_, records) : rec;

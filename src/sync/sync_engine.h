@@ -132,7 +132,6 @@ class SyncEngine {
   // Upserts the records of items[begin, end); on a whole-batch rejection, bisects.
   void UpsertItems(Batch& batch, size_t begin, size_t end);
   Status RecoverCollection();
-  std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const std::string& frontmatter_scalars) const;
 
   bool shadow() const { return !options_.shadow_collection.empty(); }
   Result<int64_t> Generation();

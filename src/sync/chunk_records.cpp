@@ -1,0 +1,88 @@
+#include "sync/chunk_records.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "util/http_client.h"
+
+namespace kb {
+
+using json = nlohmann::json;
+
+bool IsMarkdownDocument(const Document& doc) {
+  if (!doc.path) return true;  // API notes are Markdown
+  std::string p = *doc.path;
+  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return p.ends_with(".md") || p.ends_with(".markdown") || p.ends_with(".mdx");
+}
+
+std::vector<Chunk> ChunkFor(const Document& doc, const ChunkerOptions& options) {
+  return ChunkDocument(doc.body, IsMarkdownDocument(doc), options);
+}
+
+std::string EmbeddingInput(const Document& doc, const Chunk& chunk) {
+  std::string t;
+  t.reserve(doc.title.size() + chunk.heading.size() + chunk.text.size() + 2);
+  t += doc.title;
+  t += '\n';
+  if (chunk.heading != doc.title) t += chunk.heading;  // a note's title is often its first heading
+  t += '\n';
+  t += chunk.text;
+  return t;
+}
+
+std::string FrontmatterFragment(const std::string& metadata_json) {
+  static const std::set<std::string> kReserved = {"doc_id", "chunk", "content_hash", "title",
+                                                  "path",   "source", "heading"};
+  if (metadata_json.empty() || metadata_json == "{}") return "";
+  json meta = json::parse(metadata_json, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return "";
+  json out = json::object();
+  for (auto& [k, v] : meta.items()) {
+    if (k.empty() || kReserved.count(k) || k.starts_with("chroma:")) continue;
+    if (v.is_string() || v.is_boolean() || v.is_number_integer()) {
+      out[k] = v;
+    } else if (v.is_number_float()) {
+      if (std::isfinite(v.get<double>())) out[k] = v;
+    } else if (v.is_array()) {
+      std::string joined;
+      for (const auto& e : v) {
+        if (e.is_object() || e.is_array() || e.is_null()) continue;
+        if (!joined.empty()) joined += ", ";
+        joined += e.is_string() ? e.get<std::string>() : e.dump();
+      }
+      out[k] = joined;
+    }
+  }
+  if (out.empty()) return "";
+  std::string s = out.dump(-1, ' ', false, json::error_handler_t::replace);
+  return s.substr(1, s.size() - 2) + ",";  // strip braces, keep a trailing comma
+}
+
+std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const std::string& fragment) {
+  std::string m;
+  m.reserve(192 + fragment.size() + doc.id.size() * 2 + doc.title.size() + chunk.heading.size());
+  m += '{';
+  m += fragment;
+  m += "\"doc_id\":";
+  AppendJsonString(m, doc.id);
+  m += ",\"chunk\":";
+  m += std::to_string(n);
+  m += ",\"content_hash\":";
+  AppendJsonString(m, doc.content_hash);
+  m += ",\"title\":";
+  AppendJsonString(m, doc.title);
+  m += ",\"path\":";
+  AppendJsonString(m, doc.path.value_or(""));
+  m += ",\"source\":";
+  AppendJsonString(m, doc.source);
+  m += ",\"heading\":";
+  AppendJsonString(m, chunk.heading);
+  m += '}';
+  return m;
+}
+
+std::string ChunkId(const std::string& doc_id, int n) { return doc_id + "#" + std::to_string(n); }
+
+}  // namespace kb
