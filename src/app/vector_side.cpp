@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/crash_points.h"
+
 namespace kb {
 
 std::string LocalChromaDataDir(const std::string& db_path) { return db_path + ".chroma"; }
@@ -15,6 +17,10 @@ ChunkerOptions ChunkerOptionsFrom(const Config& c) {
 
 SyncOptions SyncOptionsFrom(const Config& c) {
   SyncOptions o;
+  // Fault-injection tests choose where the process dies (KBINDEX_CRASH_AT); a no-op otherwise.
+  o.before_send = [](const std::vector<int64_t>&) { CrashPoints::Get().Reach("before-send"); };
+  o.before_mark = [](const std::vector<int64_t>&) { CrashPoints::Get().Reach("before-mark"); };
+  o.after_mark = [](const std::vector<int64_t>&) { CrashPoints::Get().Reach("after-mark"); };
   o.collection = c.collection;
   o.store_text = c.store_text;
   o.chunker = ChunkerOptionsFrom(c);

@@ -84,6 +84,7 @@ struct ServeArgs {
   std::vector<std::string> folders;
   std::vector<std::string> cors_origins;
   int interval_s = 0;
+  bool no_worker = false;  // another process runs the worker
 };
 int RunServe(Globals& g, const ServeArgs& args);
 // "<folder of the database>/api-token"

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/crash_points.h"
 #include "app/stats_json.h"
 #include "cli/cli.h"
 #include "scan/scanner.h"
@@ -72,7 +73,10 @@ int RunIndex(Globals& g, const IndexArgs& args) {
     opt.max_file_bytes = g.config.max_file_bytes;
     opt.allow_mass_delete = args.allow_mass_delete;
     opt.on_progress = [&](const ScanReport& r) { PrintProgress(g, r); };
-    opt.on_batch_committed = [&] { feed.Notify(); };
+    opt.on_batch_committed = [&] {
+      CrashPoints::Get().Reach("scan-commit");
+      feed.Notify();
+    };
     auto report = ScanFolder(*store, opt);
     if (g.interactive && !g.quiet) std::fprintf(stderr, "\r\033[K");
     if (!report.ok()) {

@@ -30,8 +30,11 @@ int RunServe(Globals& g, const ServeArgs& args) {
   auto store = OpenStore(g);
   if (!store) return kExitFailure;
   if (Status st = store->EnsureApiSource(kApiSource); !st.ok()) return Fail(st);
-  auto lock = WorkerLock::Acquire(g.config.db_path);
-  if (!lock.ok()) return Fail(lock.status());
+  Result<std::unique_ptr<WorkerLock>> lock = std::unique_ptr<WorkerLock>();
+  if (!args.no_worker) {
+    lock = WorkerLock::Acquire(g.config.db_path);
+    if (!lock.ok()) return Fail(lock.status());
+  }
 
   const std::string token_file = args.token_file.empty() ? DefaultTokenFile(g.config.db_path) : args.token_file;
   std::string token;
@@ -51,14 +54,14 @@ int RunServe(Globals& g, const ServeArgs& args) {
   if (auto opened = OpenVectorSide(g.config, *store); opened.ok()) {
     side = std::move(opened).value();
     ChromaOptions po = side->chroma->options();
-    po.connect_timeout_ms = 1000;
-    po.timeout_ms = 2000;
+    po.connect_timeout_ms = 500;
+    po.timeout_ms = 1000;
     if (auto p = ChromaClient::Create(po); p.ok()) probe = std::move(p).value();
     engine = MakeSyncEngine(*side, *store, g.config);
     WorkerOptions wo;
     wo.interval_ms = 1000LL * (args.interval_s > 0 ? args.interval_s : g.config.worker_interval_s);
     wo.batch = g.config.worker_batch;
-    worker = std::make_unique<RetryWorker>(*store, *engine, *side->chroma, wo);
+    if (!args.no_worker) worker = std::make_unique<RetryWorker>(*store, *engine, *side->chroma, wo);
     semantic = std::make_unique<SemanticIndex>(*store, *side->chroma, *side->embedder, g.config);
     ctx.vectors = side->chroma.get();
     ctx.probe = probe.get();

@@ -16,8 +16,8 @@ int RunStats(Globals& g) {
   if (!stats.ok()) return Fail(stats.status());
   // Chroma's side, with short timeouts: stats must answer at once even if Chroma hangs.
   Config quick = g.config;
-  quick.chroma_connect_timeout_ms = 1000;
-  auto side = OpenVectorSide(quick, *store, 2000);
+  quick.chroma_connect_timeout_ms = 500;
+  auto side = OpenVectorSide(quick, *store, 1000);
   StatsExtras extras = CollectStatsExtras(*store, side.ok() ? side->chroma.get() : nullptr,
                                           side.ok() ? side->url : "",
                                           side.ok() ? "" : side.status().message(), g.config);

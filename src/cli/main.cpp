@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   serve->add_option("--folder", serve_args.folders, "folder POST /v1/index scans (repeatable)");
   serve->add_option("--cors-origin", serve_args.cors_origins, "allow this browser origin (repeatable)");
   serve->add_option("--interval", serve_args.interval_s, "worker interval in seconds (default 300)");
+  serve->add_flag("--no-worker", serve_args.no_worker, "do not run the retry worker (another process does)");
 
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");

@@ -352,7 +352,7 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
     }
   }
 
-  BatchQueue queue(2);
+  BatchQueue queue(1);  // one batch built ahead while one is sent
   std::mutex report_mu;
   std::thread producer([&] { Produce(pass, run_start, queue, report, report_mu); });
   while (auto batch = queue.Pop()) {
@@ -408,7 +408,8 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
   q.attempted_before = run_start;
   const size_t max_records = options_.max_batch_records ? options_.max_batch_records
                                                         : std::max<size_t>(1, vectors_.MaxBatchSize());
-  const size_t max_bytes = vectors_.MaxRequestBytes();
+  const size_t max_request = vectors_.MaxRequestBytes();
+  const size_t max_bytes = std::min(options_.max_batch_bytes, max_request);
   const size_t max_docs = pass.batch_docs > 0 ? static_cast<size_t>(pass.batch_docs) : SIZE_MAX;
 
   auto batch = std::make_unique<Batch>();
@@ -487,12 +488,12 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
         bytes += b;
         largest = std::max(largest, b);
       }
-      if (largest + 1024 > max_bytes) {
+      if (largest + 1024 > max_request) {
         // One record can never fit one request: say so rather than let the server cut us off.
         embed_failed.push_back(
             {SyncOutcome::Kind::kFailed, it.doc.key, it.doc.content_hash, 0, std::nullopt,
              "a chunk of this document is " + std::to_string(largest >> 20) +
-                 " MiB, more than Chroma accepts in one request (" + std::to_string(max_bytes >> 20) +
+                 " MiB, more than Chroma accepts in one request (" + std::to_string(max_request >> 20) +
                  " MiB); use --chunking markdown, a smaller --chunk-size, or no --store-text"});
         continue;
       }
@@ -658,6 +659,7 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
     spdlog::error("could not record sync results: {}", applied.status().message());
     return;
   }
+  if (options_.after_mark) options_.after_mark(keys);
   report.synced += applied->synced;
   report.failed += applied->failed;
   report.deleted += applied->purged;

@@ -33,6 +33,9 @@ struct SyncOptions {
   int64_t backoff_base_ms = 30'000;
   int64_t backoff_max_ms = 3'600'000;
   size_t max_batch_records = 0;  // 0: the vector store's MaxBatchSize()
+  // Record bytes per batch. Bounds memory (a batch is built while the previous one is sent);
+  // beyond a few thousand records per request Chroma gets no faster.
+  size_t max_batch_bytes = 8 * 1024 * 1024;
   int page_docs = 512;           // documents read from SQLite at a time
   int unreachable_retry_ms = 2'000;  // after "unreachable", fail fast this long before retrying
   // Shadow mode (building a replacement collection for an embedder switch): write to this
@@ -45,6 +48,7 @@ struct SyncOptions {
   // Test seams. Called on the sending thread with the keys of a batch:
   std::function<void(const std::vector<int64_t>&)> before_send;  // after claim, before upsert
   std::function<void(const std::vector<int64_t>&)> before_mark;  // after the reply, before marking
+  std::function<void(const std::vector<int64_t>&)> after_mark;   // after the outcome is recorded
 };
 
 // How a pass chooses and groups work.

@@ -74,8 +74,13 @@ Result<HttpResponse> HttpClient::Send(Method method, const std::string& path, co
   auto client = Acquire();
   const std::string full = prefix_ + path;
   const auto start = std::chrono::steady_clock::now();
-  httplib::Result res = method == Method::kGet    ? client->Get(full)
-                        : method == Method::kPost ? client->Post(full, *body, "application/json")
+  auto stream_body = [body](size_t offset, size_t length, httplib::DataSink& sink) {
+    return sink.write(body->data() + offset, length);
+  };
+  // A POST body is streamed from our buffer: a batch can be tens of MB, and Post(path, body)
+  // would copy it.
+  httplib::Result res = method == Method::kGet  ? client->Get(full)
+                        : method == Method::kPost ? client->Post(full, body->size(), stream_body, "application/json")
                                                   : client->Delete(full);
   if (!res) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
