@@ -52,6 +52,31 @@ INSTANTIATE_TEST_SUITE_P(
                       "\\", "'", "%", "\t\n", "éé ünïcödé", "🙂", "a\"b\"c", "x*y", "\"*\"",
                       "- * \" ( ) : ^"));
 
+// Found by fts_query_fuzz: FTS5 stops reading a string at NUL, so a NUL inside a word left a
+// quote unterminated ("unterminated string" reached the user).
+TEST(FtsQueryTest, ControlCharactersSeparateWordsAndNeverBreakQuoting) {
+  auto store = DocumentStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  DocumentInput d;
+  d.id = "api:x";
+  d.source = "api";
+  d.title = "caret";
+  d.body = "title b";
+  d.content_hash = "h";
+  std::vector<DocumentInput> docs{d};
+  ASSERT_TRUE((*store)->PutDocuments(docs).ok());
+  const std::string hostile("title:\0\0\0\0/3 ^caret \1\0 b}", 25);
+  auto q = BuildFtsQuery(hostile);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->find('\0'), std::string::npos);
+  Searcher searcher(**store, nullptr);
+  SearchRequest req;
+  req.query = hostile;
+  auto r = searcher.Search(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->hits.size(), 1u);
+}
+
 TEST(FtsQueryTest, FindsTextWithPunctuationAndFallsBackToAnyWord) {
   auto store = DocumentStore::Open(":memory:");
   ASSERT_TRUE(store.ok());

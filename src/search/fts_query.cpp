@@ -13,6 +13,13 @@ bool IsWordByte(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
+// Whitespace and control characters (NUL included: FTS5 stops reading a string at NUL, which
+// would leave a quote unterminated) separate words.
+bool IsSeparator(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u <= 0x20 || u == 0x7f;
+}
+
 }  // namespace
 
 Result<std::string> BuildFtsQuery(std::string_view q, FtsJoin join) {
@@ -23,9 +30,9 @@ Result<std::string> BuildFtsQuery(std::string_view q, FtsJoin join) {
   std::vector<std::string> terms;
   size_t i = 0;
   while (i < q.size()) {
-    while (i < q.size() && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r')) ++i;
+    while (i < q.size() && IsSeparator(q[i])) ++i;
     size_t j = i;
-    while (j < q.size() && !(q[j] == ' ' || q[j] == '\t' || q[j] == '\n' || q[j] == '\r')) ++j;
+    while (j < q.size() && !IsSeparator(q[j])) ++j;
     std::string_view word = q.substr(i, j - i);
     i = j;
     if (word.empty()) continue;
