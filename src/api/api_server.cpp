@@ -346,14 +346,7 @@ void ApiServer::Routes() {
     auto failed = ctx_.store->ListFailed(std::max(1, std::min(std::stoi(limit_s), 10000)));
     if (!failed.ok()) return SendStatus(res, failed.status());
     json arr = json::array();
-    for (const auto& d : *failed) {
-      arr.push_back(json{{"id", d.id},
-                         {"attempts", d.sync_attempts},
-                         {"exhausted", d.sync_attempts >= ctx_.config.max_attempts},
-                         {"lastAttempt", d.last_sync_attempt ? json(FormatIsoTime(*d.last_sync_attempt)) : json(nullptr)},
-                         {"deleted", d.deleted_at.has_value()},
-                         {"error", d.sync_error.value_or("")}});
-    }
+    for (const auto& d : *failed) arr.push_back(FailureToJson(d, ctx_.config.max_attempts));
     SendJson(res, 200, json{{"failures", arr}});
   });
 

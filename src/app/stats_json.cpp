@@ -87,6 +87,15 @@ json SkippedToJson(const SkippedFile& f) {
               {"seen", FormatIsoTime(f.seen_at)}};
 }
 
+json FailureToJson(const Document& d, int max_attempts) {
+  return json{{"id", d.id},
+              {"attempts", d.sync_attempts},
+              {"exhausted", d.sync_attempts >= max_attempts},
+              {"lastAttempt", OptTime(d.last_sync_attempt)},
+              {"deleted", d.deleted_at.has_value()},
+              {"error", d.sync_error.value_or("")}};
+}
+
 json SyncReportToJson(const SyncReport& r) {
   return json{{"synced", r.synced},   {"failed", r.failed},   {"deleted", r.deleted},
               {"chunks", r.chunks},   {"batches", r.batches}, {"superseded", r.superseded},

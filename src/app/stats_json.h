@@ -29,6 +29,8 @@ nlohmann::json SyncRunToJson(const SyncRun& run);
 nlohmann::json StatsToJson(const StoreStats& stats, const StatsExtras& extras, int64_t now_ms);
 nlohmann::json DocumentToJson(const Document& doc, bool include_body);
 nlohmann::json SkippedToJson(const SkippedFile& f);
+// One entry of `kbindex failures --json` and GET /v1/failures.
+nlohmann::json FailureToJson(const Document& doc, int max_attempts);
 nlohmann::json SearchResponseToJson(const SearchResponse& resp, const std::string& query);
 nlohmann::json SyncReportToJson(const SyncReport& report);
 

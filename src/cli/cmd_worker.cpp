@@ -58,14 +58,7 @@ int RunFailures(Globals& g, int limit) {
   if (!failed.ok()) return Fail(failed.status());
   if (g.json) {
     json arr = json::array();
-    for (const auto& d : *failed) {
-      arr.push_back(json{{"id", d.id},
-                         {"attempts", d.sync_attempts},
-                         {"exhausted", d.sync_attempts >= g.config.max_attempts},
-                         {"lastAttempt", d.last_sync_attempt ? json(FormatIsoTime(*d.last_sync_attempt)) : json(nullptr)},
-                         {"deleted", d.deleted_at.has_value()},
-                         {"error", d.sync_error.value_or("")}});
-    }
+    for (const auto& d : *failed) arr.push_back(FailureToJson(d, g.config.max_attempts));
     PrintJson(json{{"failures", arr}}.dump());
     return kExitOk;
   }
