@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store/migrations.h"
 #include "support/temp_dir.h"
@@ -217,6 +219,44 @@ TEST_F(DocumentStoreTest, ClaimRefusesDocumentsChangedSinceTheyWereRead) {
   EXPECT_TRUE((*ok)[0]);
   EXPECT_FALSE((*ok)[1]);
   EXPECT_EQ((*store_->Get("notes:a.md"))->chunks_hwm, 3);
+}
+
+TEST(SendLeaseTest, AnotherLiveProcessBlocksADeadOneIsReleased) {
+  test::TempDir dir;
+  const std::string path = dir / "kb.db";
+  {
+    auto s = DocumentStore::Open(path);
+    std::vector<DocumentInput> v{Doc("notes:a.md", "one")};
+    ASSERT_TRUE((*s)->PutDocuments(v).ok());
+  }
+  int ready[2], release[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {  // another kbindex process with the document in flight
+    auto s = DocumentStore::Open(path);
+    auto d = *(*s)->Get("notes:a.md");
+    std::vector<SendClaim> c{{d->key, d->content_hash, 1}};
+    const bool ok = (*s)->ClaimForSend(c, Clock::Real()->NowMs() + 600'000).ok();
+    char b = ok ? 'y' : 'n';
+    (void)!::write(ready[1], &b, 1);
+    (void)!::read(release[0], &b, 1);
+    ::_exit(0);  // dies holding the lease
+  }
+  char b = 0;
+  ASSERT_EQ(::read(ready[0], &b, 1), 1);
+  ASSERT_EQ(b, 'y');
+  auto s = DocumentStore::Open(path);
+  auto d = *(*s)->Get("notes:a.md");
+  std::vector<SendClaim> c{{d->key, d->content_hash, 1}};
+  EXPECT_TRUE((*s)->DueForSync(DueQuery{})->empty());           // leased elsewhere: not due
+  EXPECT_FALSE((*(*s)->ClaimForSend(c, Clock::Real()->NowMs() + 1000))[0]);  // nor claimable
+  EXPECT_EQ(*(*s)->ReleaseDeadLeases(), 0);                    // its holder is alive
+  (void)!::write(release[1], &b, 1);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_EQ(*(*s)->ReleaseDeadLeases(), 1);                    // the holder died
+  EXPECT_EQ((*s)->DueForSync(DueQuery{})->size(), 1u);
+  EXPECT_TRUE((*(*s)->ClaimForSend(c, Clock::Real()->NowMs() + 1000))[0]);
 }
 
 TEST_F(DocumentStoreTest, FailuresCountAttemptsAndBackOff) {

@@ -6,6 +6,7 @@
 
 #include "embed/hash_embedder.h"
 #include "support/fake_vector_store.h"
+#include "sync/verifier.h"
 
 namespace kb {
 namespace {
@@ -275,6 +276,41 @@ TEST_F(SyncEngineTest, WorkerSizedBatchesAndStopFlag) {
   EXPECT_TRUE(r.stopped);
   EXPECT_LT(r.attempted, 120);  // finished the batch in hand, did not take the rest
   EXPECT_GT(store_->Stats(3)->pending, 0);
+}
+
+// Found by ReliabilityTest.Scenario10: a note deleted and re-created while the delete of its old
+// version was in flight. A second pass upserted the new version, then the old delete landed:
+// SQLite said synced, Chroma had nothing. The send lease keeps the second pass off the document
+// until the first records its outcome.
+TEST_F(SyncEngineTest, NoSecondVersionIsSentWhileOneIsInFlight) {
+  Put("a.md", "first version");
+  Run();
+  std::vector<std::string> gone{"notes:a.md"};
+  ASSERT_TRUE(store_->Tombstone(gone).ok());
+  SyncOptions second_opts = options_;
+  SyncEngine second(*store_, failing_, embedder_, second_opts);
+  bool raced = false;
+  SyncReport second_report;
+  options_.before_send = [&](const std::vector<int64_t>&) {
+    if (raced) return;
+    raced = true;
+    Put("a.md", "second version");  // restored while the delete is about to go out
+    clock_.Advance(10);
+    second_report = second.Run({});
+  };
+  engine_.reset();
+  Run();
+  ASSERT_TRUE(raced);
+  EXPECT_EQ(second_report.attempted, 0) << "the second pass must not touch a document in flight";
+  engine_.reset();
+  options_.before_send = nullptr;
+  Run();  // now the new version goes out
+  auto coll = *fake_.GetCollection("kbindex");
+  auto v = Verify(*store_, fake_, *coll);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->converged()) << v->missing.size() << " missing";
+  EXPECT_EQ(Get("a.md").sync_status, SyncStatus::kSynced);
+  EXPECT_EQ(Chroma().count("notes:a.md#0"), 1u);
 }
 
 TEST_F(SyncEngineTest, InvalidUtf8DocumentFailsAloneWithAReason) {

@@ -3,6 +3,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -758,6 +762,7 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   }
   sql += ")";
   if (dq.attempted_before) sql += " AND (d.last_sync_attempt IS NULL OR d.last_sync_attempt < ?)";
+  sql += " AND (d.sync_lease_pid IS NULL OR d.sync_lease_until < ?)";
   sql += " ORDER BY coalesce(d.last_sync_attempt, d.updated_at), d.doc_key LIMIT ?";
   Status st = impl_->Run("selecting documents to sync", false, [&] {
     out.clear();
@@ -770,6 +775,7 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
       q->bind(i++, now);
     }
     if (dq.attempted_before) q->bind(i++, *dq.attempted_before);
+    q->bind(i++, now);
     q->bind(i++, dq.limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));
   });
@@ -777,29 +783,40 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   return out;
 }
 
-Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim> claims) {
+Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim> claims,
+                                                      int64_t lease_until_ms) {
   std::vector<bool> out;
   if (claims.empty()) return out;
   std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
+  const int64_t pid = ::getpid();
   Status st = impl_->Run("recording documents in flight", true, [&] {
     out.assign(claims.size(), false);
     for (size_t i = 0; i < claims.size(); ++i) {
       const SendClaim& c = claims[i];
       if (c.deleted_at) {
-        auto q = impl_->Stmt("UPDATE documents SET last_sync_attempt=? WHERE doc_key=? AND deleted_at=?");
+        auto q = impl_->Stmt(
+            "UPDATE documents SET last_sync_attempt=?, sync_lease_pid=?, sync_lease_until=? "
+            "WHERE doc_key=? AND deleted_at=? AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
         q->bind(1, now);
-        q->bind(2, c.key);
-        q->bind(3, *c.deleted_at);
+        q->bind(2, pid);
+        q->bind(3, lease_until_ms);
+        q->bind(4, c.key);
+        q->bind(5, *c.deleted_at);
+        q->bind(6, now);
         out[i] = q->exec() > 0;
       } else {
         auto q = impl_->Stmt(
-            "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?), last_sync_attempt=? "
-            "WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
+            "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?), last_sync_attempt=?, "
+            "sync_lease_pid=?, sync_lease_until=? WHERE doc_key=? AND content_hash=? AND "
+            "deleted_at IS NULL AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
         q->bind(1, c.chunks);
         q->bind(2, now);
-        q->bind(3, c.key);
-        q->bind(4, c.content_hash);
+        q->bind(3, pid);
+        q->bind(4, lease_until_ms);
+        q->bind(5, c.key);
+        q->bind(6, c.content_hash);
+        q->bind(7, now);
         out[i] = q->exec() > 0;
       }
     }
@@ -808,13 +825,48 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
   return out;
 }
 
+Result<int> DocumentStore::ReleaseDeadLeases() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<int64_t> pids;
+  Status st = impl_->Run("reading leases", false, [&] {
+    pids.clear();
+    auto q = impl_->Stmt("SELECT DISTINCT sync_lease_pid FROM documents WHERE sync_lease_pid IS NOT NULL");
+    while (q->executeStep()) pids.push_back(q->getColumn(0).getInt64());
+  });
+  if (!st.ok()) return st;
+  std::vector<int64_t> dead;
+  for (int64_t pid : pids) {
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) dead.push_back(pid);
+  }
+  int n = 0;
+  if (dead.empty()) return n;
+  st = impl_->Run("releasing leases of dead processes", true, [&] {
+    n = 0;
+    for (int64_t pid : dead) {
+      auto q = impl_->Stmt("UPDATE documents SET sync_lease_pid=NULL, sync_lease_until=NULL WHERE sync_lease_pid=?");
+      q->bind(1, pid);
+      n += q->exec();
+    }
+  });
+  if (!st.ok()) return st;
+  return n;
+}
+
 Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOutcome> outcomes,
                                                         std::optional<int64_t> generation) {
   std::lock_guard lock(impl_->mu);
   SyncApplyResult r;
   const int64_t now = clock_->NowMs();
+  const int64_t pid = ::getpid();
   Status st = impl_->Run("recording sync results", true, [&] {
     r = SyncApplyResult{};
+    for (const SyncOutcome& o : outcomes) {
+      auto q = impl_->Stmt(
+          "UPDATE documents SET sync_lease_pid=NULL, sync_lease_until=NULL WHERE doc_key=? AND sync_lease_pid=?");
+      q->bind(1, o.key);
+      q->bind(2, pid);
+      q->exec();
+    }
     if (generation) {
       auto g = impl_->Stmt("SELECT value FROM meta WHERE key='collection_generation'");
       const int64_t current = g->executeStep() ? std::stoll(g->getColumn(0).getString()) : 0;

@@ -144,6 +144,7 @@ struct DueQuery {
   // Only rows not attempted since this time (a pass sets it to its start, so it never takes a
   // row twice, including rows it has claimed and not yet finished).
   std::optional<int64_t> attempted_before;
+  // Rows leased by another pass (ClaimForSend) are never due.
 };
 
 // A document about to be sent: a live row with this content_hash (upsert of `chunks` chunks),
@@ -252,9 +253,17 @@ class DocumentStore {
   // chunks that a later shrink or delete would not know to remove. Returns, per claim, whether
   // the row is still as it was read (same content_hash and liveness); only confirmed documents
   // may be sent.
-  Result<std::vector<bool>> ClaimForSend(std::span<const SendClaim> claims);
-  // Records outcomes in one transaction. With `generation`, applies nothing (all superseded)
-  // when the active collection changed since the caller prepared (meta collection_generation).
+  //
+  // A claim also takes the document's send lease for this process until `lease_until_ms`;
+  // a document leased by another live pass cannot be claimed (nor is it due) until that pass
+  // records its outcome, so two versions of one document are never in flight at once.
+  // (The default lease has already expired: tests that claim by hand block nothing.)
+  Result<std::vector<bool>> ClaimForSend(std::span<const SendClaim> claims, int64_t lease_until_ms = 0);
+  // Clears leases held by processes that no longer exist (crashed passes). Returns how many.
+  Result<int> ReleaseDeadLeases();
+  // Records outcomes in one transaction and releases this process's leases on those rows.
+  // With `generation`, applies nothing (all superseded) when the active collection changed
+  // since the caller prepared (meta collection_generation).
   Result<SyncApplyResult> ApplySyncOutcomes(std::span<const SyncOutcome> outcomes,
                                             std::optional<int64_t> generation = std::nullopt);
   Result<int64_t> BeginSyncRun(const std::string& kind);

@@ -145,7 +145,6 @@ Result<int64_t> SyncEngine::Generation() {
 
 SyncEngine::~SyncEngine() = default;
 
-std::string SyncEngine::ChunkId(const std::string& doc_id, int n) { return kb::ChunkId(doc_id, n); }
 
 Status SyncEngine::Prepare() {
   prepared_ = false;
@@ -352,6 +351,12 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
     }
   }
 
+  if (!shadow()) {
+    // Documents claimed by a pass that crashed are free again.
+    if (auto n = store_.ReleaseDeadLeases(); n.ok() && *n > 0) {
+      spdlog::info("released {} documents claimed by a process that no longer runs", *n);
+    }
+  }
   BatchQueue queue(1);  // one batch built ahead while one is sent
   std::mutex report_mu;
   std::thread producer([&] { Produce(pass, run_start, queue, report, report_mu); });
@@ -462,7 +467,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
                                  it.tombstone ? it.doc.deleted_at : std::nullopt});
     }
     auto confirmed = shadow() ? Result<std::vector<bool>>(std::vector<bool>(claims.size(), true))
-                              : store_.ClaimForSend(claims);
+                              : store_.ClaimForSend(claims, store_.clock()->NowMs() + options_.lease_ms);
     if (!confirmed.ok()) {
       std::lock_guard lock(report_mu);
       if (report.first_error.empty()) report.first_error = confirmed.status().message();

@@ -38,6 +38,9 @@ struct SyncOptions {
   size_t max_batch_bytes = 8 * 1024 * 1024;
   int page_docs = 512;           // documents read from SQLite at a time
   int unreachable_retry_ms = 2'000;  // after "unreachable", fail fast this long before retrying
+  // How long a claimed document stays leased to this pass if its outcome is never recorded
+  // by a live process (a stuck pass); a crashed process's leases are cleared at once.
+  int64_t lease_ms = 10 * 60 * 1000;
   // Shadow mode (building a replacement collection for an embedder switch): write to this
   // collection, record what was sent in shadow_sync, leave the documents' sync state alone.
   std::string shadow_collection;
@@ -117,9 +120,6 @@ class SyncEngine {
   const CollectionRef& collection() const { return collection_; }
   Embedder& embedder() const { return *embedder_; }
   const SyncOptions& options() const { return options_; }
-
-  // Chunk ids of a document: "<doc id>#<n>".
-  static std::string ChunkId(const std::string& doc_id, int n);
 
  private:
   struct Batch;

@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "sync/sync_engine.h"
+#include "sync/chunk_records.h"
 
 namespace kb {
 
@@ -42,12 +42,12 @@ Result<VerifyReport> Verify(DocumentStore& store, VectorStore& vectors, const Co
   for (const VectorExpectation& r : rows) {
     if (r.sync_status != SyncStatus::kSynced) ++report.unsynced_rows;
     const int may = std::max(r.synced_chunks, r.chunks_hwm);
-    for (int n = 0; n < may; ++n) accounted.insert(SyncEngine::ChunkId(r.id, n));
+    for (int n = 0; n < may; ++n) accounted.insert(ChunkId(r.id, n));
     if (!r.live || r.sync_status != SyncStatus::kSynced || !r.synced_hash) continue;
     report.expected_chunks += r.synced_chunks;
     bool drift = false;
     for (int n = 0; n < r.synced_chunks; ++n) {
-      const std::string id = SyncEngine::ChunkId(r.id, n);
+      const std::string id = ChunkId(r.id, n);
       auto it = present.find(id);
       if (it == present.end()) {
         report.missing.push_back(id);
