@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,6 +157,9 @@ Status LocalChroma::Spawn() {
   if (pid < 0) return Status::IOError(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     ::setsid();  // not in our terminal's process group: Ctrl-C reaches kbindex only
+    // A private server (tests, benchmarks) dies with its owner even if the owner is killed;
+    // a shared one outlives a crash and is adopted by the next kbindex run.
+    if (!options_.shared) ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, 0);

@@ -23,7 +23,8 @@ struct LocalChromaOptions {
   std::string data_dir;     // server data; created if missing
   int port = 0;             // 0: a free loopback port
   int startup_timeout_ms = 60'000;
-  bool shared = true;       // reuse a server already running on data_dir, stop when last out
+  bool shared = true;       // reuse a server already running on data_dir, stop when last out;
+                            // false: a private server that dies with the process that started it
 };
 
 class LocalChroma {
