@@ -12,6 +12,16 @@ TEST(MarkdownTest, TitlePrecedence) {
   EXPECT_EQ(ParseNote("# looks like heading", "plain.txt", false).title, "plain");
 }
 
+TEST(MarkdownTest, MarkdownIsDecidedByExtension) {
+  EXPECT_TRUE(IsMarkdownPath("a/b/Note.MD"));
+  EXPECT_TRUE(IsMarkdownPath("x.markdown"));
+  EXPECT_TRUE(IsMarkdownPath("x.mdx"));
+  EXPECT_FALSE(IsMarkdownPath("x.txt"));
+  EXPECT_FALSE(IsMarkdownPath("x.org"));
+  EXPECT_FALSE(IsMarkdownPath("md"));
+  EXPECT_FALSE(IsMarkdownPath("notes.md/readme"));
+}
+
 TEST(MarkdownTest, HeadingsInsideCodeFencesAreIgnored) {
   EXPECT_EQ(FirstHeading("```\n# not a heading\n```\n# Real ##\n"), "Real");
   EXPECT_EQ(FirstHeading("#hashtag\n    # indented code\n"), "");

@@ -95,6 +95,14 @@ bool SplitFrontmatter(std::string_view text, std::string_view* yaml, std::string
 
 }  // namespace
 
+bool IsMarkdownPath(std::string_view path) {
+  const size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos) return false;
+  std::string ext(path.substr(dot + 1));
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == "md" || ext == "markdown" || ext == "mdx";
+}
+
 std::string TitleFromFileName(std::string_view file_name) {
   const size_t slash = file_name.rfind('/');
   if (slash != std::string_view::npos) file_name.remove_prefix(slash + 1);

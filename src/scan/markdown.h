@@ -18,6 +18,10 @@ struct ParsedNote {
 // Markdown files get frontmatter and heading handling; plain text only the file-name title.
 ParsedNote ParseNote(std::string_view text, std::string_view file_name, bool markdown);
 
+// True for .md, .markdown and .mdx files (any case): they get frontmatter, heading titles and
+// heading-aware chunking; anything else is plain text.
+bool IsMarkdownPath(std::string_view path);
+
 // "Daily notes" for "daily notes.md": the base name without its extension.
 std::string TitleFromFileName(std::string_view file_name);
 

@@ -30,12 +30,6 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool IsMarkdown(const std::string& rel) {
-  std::string lower = rel;
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-  return lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".mdx");
-}
-
 struct DirKey {
   dev_t dev;
   ino_t ino;
@@ -317,7 +311,7 @@ class FolderScan {
       }
       return;
     }
-    ParsedNote note = ParseNote(data, BaseName(rel), IsMarkdown(rel));
+    ParsedNote note = ParseNote(data, BaseName(rel), IsMarkdownPath(rel));
     if (!note.frontmatter_error.empty()) {
       // Indexed anyway (whole text searchable); listed so the user can fix the header.
       Skip(rel, "bad_frontmatter", note.frontmatter_error + " (indexed without metadata)", size,

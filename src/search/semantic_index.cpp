@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "sync/chunk_records.h"
 #include "util/utf8.h"
 
 namespace kb {
@@ -126,8 +127,7 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     if (b.text) {
       hit.snippet = MakeExcerpt(*b.text);
     } else {
-      const bool md = !hit.doc.path || !hit.doc.path->ends_with(".txt");
-      auto chunks = ChunkDocument(hit.doc.body, md, chunker_);
+      auto chunks = ChunkFor(hit.doc, chunker_);  // exactly how the sync chunked it
       const size_t c = std::min<size_t>(static_cast<size_t>(std::max(b.chunk, 0)), chunks.size() - 1);
       hit.snippet = MakeExcerpt(chunks[c].text);
     }

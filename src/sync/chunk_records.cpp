@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "scan/markdown.h"
 #include "util/http_client.h"
 
 namespace kb {
@@ -11,10 +12,7 @@ namespace kb {
 using json = nlohmann::json;
 
 bool IsMarkdownDocument(const Document& doc) {
-  if (!doc.path) return true;  // API notes are Markdown
-  std::string p = *doc.path;
-  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return p.ends_with(".md") || p.ends_with(".markdown") || p.ends_with(".mdx");
+  return !doc.path || IsMarkdownPath(*doc.path);  // API notes are Markdown
 }
 
 std::vector<Chunk> ChunkFor(const Document& doc, const ChunkerOptions& options) {
