@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sync/chunk_records.h"
 #include "util/utf8.h"
 
 namespace kb {
@@ -68,6 +69,18 @@ TEST(ChunkerTest, NoneModeIsOneChunk) {
   auto chunks = ChunkDocument(std::string(10000, 'a'), true, o);
   ASSERT_EQ(chunks.size(), 1u);
   EXPECT_EQ(chunks[0].text.size(), 10000u);
+}
+
+TEST(ChunkIdTest, SplitsWhatChunkIdMakesAndNothingElse) {
+  const std::string id = ChunkId("notes:a#b/c.md", 12);
+  EXPECT_EQ(id, "notes:a#b/c.md#12");
+  auto parts = SplitChunkId(id);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->first, "notes:a#b/c.md");
+  EXPECT_EQ(parts->second, 12);
+  for (const char* bad : {"no-hash", "x#", "x#1a", "x#-1", "x#99999999999"}) {
+    EXPECT_FALSE(SplitChunkId(bad).has_value()) << bad;
+  }
 }
 
 TEST(ChunkerTest, PlainTextSplitsByParagraph) {

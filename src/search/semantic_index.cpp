@@ -104,8 +104,8 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
       if (meta.contains("heading") && meta["heading"].is_string()) heading = meta["heading"].get<std::string>();
     }
     if (doc_id.empty()) {
-      const auto hash = h.id.rfind('#');
-      doc_id = hash == std::string::npos ? h.id : h.id.substr(0, hash);
+      const auto parts = SplitChunkId(h.id);
+      doc_id = parts ? parts->first : h.id;
     }
     if (best.count(doc_id)) continue;  // hits arrive closest first
     best.emplace(doc_id, Best{h.distance, chunk, heading, h.document});

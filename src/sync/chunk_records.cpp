@@ -83,4 +83,17 @@ std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const 
 
 std::string ChunkId(const std::string& doc_id, int n) { return doc_id + "#" + std::to_string(n); }
 
+std::optional<std::pair<std::string, int>> SplitChunkId(const std::string& chunk_id) {
+  const auto hash = chunk_id.rfind('#');
+  if (hash == std::string::npos || hash + 1 >= chunk_id.size() || chunk_id.size() - hash > 10) {
+    return std::nullopt;
+  }
+  int n = 0;
+  for (size_t i = hash + 1; i < chunk_id.size(); ++i) {
+    if (chunk_id[i] < '0' || chunk_id[i] > '9') return std::nullopt;
+    n = n * 10 + (chunk_id[i] - '0');
+  }
+  return std::make_pair(chunk_id.substr(0, hash), n);
+}
+
 }  // namespace kb

@@ -3,7 +3,9 @@
 // both send exactly the same records.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scan/chunker.h"
@@ -31,5 +33,7 @@ std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const 
 
 // "<doc id>#<n>"
 std::string ChunkId(const std::string& doc_id, int n);
+// The doc id and chunk number of a ChunkId, or nullopt for an id kbindex did not make.
+std::optional<std::pair<std::string, int>> SplitChunkId(const std::string& chunk_id);
 
 }  // namespace kb

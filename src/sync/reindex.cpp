@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include "sync/chunk_records.h"
 #include "sync/verifier.h"
 
 namespace kb {
@@ -13,28 +14,11 @@ namespace {
 Result<int64_t> SweepOrphans(VectorStore& vectors, const CollectionRef& c,
                              const std::unordered_map<std::string, int>& allowed) {
   std::vector<std::string> orphans;
-  constexpr int kPage = 5000;
-  for (int offset = 0;; offset += kPage) {
-    GetRequest req;
-    req.limit = kPage;
-    req.offset = offset;
-    KB_ASSIGN_OR_RETURN(GetResult page, vectors.Get(c, req));
-    for (const std::string& id : page.ids) {
-      const auto hash = id.rfind('#');
-      bool ok = false;
-      if (hash != std::string::npos) {
-        auto it = allowed.find(id.substr(0, hash));
-        if (it != allowed.end()) {
-          try {
-            ok = std::stoi(id.substr(hash + 1)) < it->second;
-          } catch (const std::exception&) {
-          }
-        }
-      }
-      if (!ok) orphans.push_back(id);
-    }
-    if (page.ids.size() < static_cast<size_t>(kPage)) break;
-  }
+  KB_RETURN_IF_ERROR(ForEachRecord(vectors, c, false, [&](const std::string& id, const std::string&) {
+    const auto parts = SplitChunkId(id);
+    const auto it = parts ? allowed.find(parts->first) : allowed.end();
+    if (it == allowed.end() || parts->second >= it->second) orphans.push_back(id);
+  }));
   if (!orphans.empty()) KB_RETURN_IF_ERROR(vectors.Delete(c, orphans));
   return static_cast<int64_t>(orphans.size());
 }

@@ -10,30 +10,36 @@ namespace kb {
 
 using json = nlohmann::json;
 
+Status ForEachRecord(VectorStore& vectors, const CollectionRef& c, bool with_metadata,
+                     const std::function<void(const std::string&, const std::string&)>& fn) {
+  constexpr int kPage = 5000;
+  static const std::string kNone;
+  for (int offset = 0;; offset += kPage) {
+    GetRequest req;
+    req.limit = kPage;
+    req.offset = offset;
+    req.include_metadatas = with_metadata;
+    KB_ASSIGN_OR_RETURN(GetResult page, vectors.Get(c, req));
+    for (size_t i = 0; i < page.ids.size(); ++i) {
+      fn(page.ids[i], i < page.metadatas_json.size() ? page.metadatas_json[i] : kNone);
+    }
+    if (page.ids.size() < static_cast<size_t>(kPage)) return Status::Ok();
+  }
+}
+
 Result<VerifyReport> Verify(DocumentStore& store, VectorStore& vectors, const CollectionRef& collection) {
   VerifyReport report;
   // Read Chroma first: a row synced after this read is then merely "unsynced" at worst, never
   // a false "missing" (verify may run while a sync pass is going on).
   std::unordered_map<std::string, std::string> present;  // chunk id -> content_hash
-  constexpr int kPage = 5000;
-  for (int offset = 0;; offset += kPage) {
-    GetRequest req;
-    req.limit = kPage;
-    req.offset = offset;
-    req.include_metadatas = true;
-    KB_ASSIGN_OR_RETURN(GetResult page, vectors.Get(collection, req));
-    for (size_t i = 0; i < page.ids.size(); ++i) {
-      std::string hash;
-      if (i < page.metadatas_json.size()) {
-        json m = json::parse(page.metadatas_json[i], nullptr, false);
-        if (m.is_object() && m.contains("content_hash") && m["content_hash"].is_string()) {
-          hash = m["content_hash"].get<std::string>();
-        }
-      }
-      present.emplace(page.ids[i], std::move(hash));
+  KB_RETURN_IF_ERROR(ForEachRecord(vectors, collection, true, [&](const std::string& id, const std::string& meta) {
+    std::string hash;
+    json m = json::parse(meta, nullptr, false);
+    if (m.is_object() && m.contains("content_hash") && m["content_hash"].is_string()) {
+      hash = m["content_hash"].get<std::string>();
     }
-    if (page.ids.size() < static_cast<size_t>(kPage)) break;
-  }
+    present.emplace(id, std::move(hash));
+  }));
   report.vector_chunks = static_cast<int64_t>(present.size());
 
   KB_ASSIGN_OR_RETURN(auto rows, store.ListVectorExpectations());

@@ -7,6 +7,7 @@
 // lets a sync pass put things right. This is `kbindex verify` and the INV test helper.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct VerifyReport {
   // Fully converged: consistent, every row synced, and counts equal.
   bool converged() const { return consistent() && unsynced_rows == 0 && expected_chunks == vector_chunks; }
 };
+
+// Calls fn(id, metadata_json) for every record of `c`, reading it in pages; metadata_json is
+// "" unless `with_metadata`.
+Status ForEachRecord(VectorStore& vectors, const CollectionRef& c, bool with_metadata,
+                     const std::function<void(const std::string& id, const std::string& metadata_json)>& fn);
 
 // Reads every record id and content_hash of `collection` (paged) and compares.
 Result<VerifyReport> Verify(DocumentStore& store, VectorStore& vectors, const CollectionRef& collection);
