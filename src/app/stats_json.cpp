@@ -1,4 +1,5 @@
 #include "app/stats_json.h"
+#include "store/meta_keys.h"
 
 #include <nlohmann/json.hpp>
 
@@ -106,8 +107,8 @@ StatsExtras CollectStatsExtras(DocumentStore& store, VectorStore* chroma, const 
                                const std::string& chroma_error, const Config& config) {
   StatsExtras x;
   x.max_attempts = config.max_attempts;
-  if (auto e = store.GetMeta("embedder"); e.ok()) x.embedder = e->value_or("");
-  if (auto c = store.GetMeta("collection"); c.ok()) x.collection = c->value_or(config.collection);
+  if (auto e = store.GetMeta(meta::kEmbedder); e.ok()) x.embedder = e->value_or("");
+  if (auto c = store.GetMeta(meta::kCollection); c.ok()) x.collection = c->value_or(config.collection);
   x.chroma_url = chroma_url;
   if (chroma == nullptr) {
     x.chroma_reachable = false;

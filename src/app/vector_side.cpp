@@ -1,4 +1,5 @@
 #include "app/vector_side.h"
+#include "store/meta_keys.h"
 
 #include <spdlog/spdlog.h>
 
@@ -32,7 +33,7 @@ SyncOptions SyncOptionsFrom(const Config& c) {
 
 Result<std::unique_ptr<Embedder>> ResolveEmbedder(const Config& config, DocumentStore& store) {
   if (!config.embedder.empty()) return MakeEmbedder(config);
-  KB_ASSIGN_OR_RETURN(auto recorded, store.GetMeta("embedder"));
+  KB_ASSIGN_OR_RETURN(auto recorded, store.GetMeta(meta::kEmbedder));
   if (recorded) return MakeEmbedderForId(*recorded, config);
   return MakeEmbedder(config);
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/stats_json.h"
+#include "store/meta_keys.h"
 #include "cli/cli.h"
 #include "sync/reindex.h"
 #include "sync/verifier.h"
@@ -96,7 +97,7 @@ int RunReindex(Globals& g) {
   InstallStopHandler();
   auto side = OpenVectorSide(g.config, *store);
   if (!side.ok()) return Fail(side.status());
-  auto recorded = store->GetMeta("embedder");
+  auto recorded = store->GetMeta(meta::kEmbedder);
   if (!recorded.ok()) return Fail(recorded.status());
   ReindexOptions ro;
   ro.stop = &g_stop;

@@ -1,4 +1,5 @@
 #include "search/semantic_index.h"
+#include "store/meta_keys.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -40,8 +41,8 @@ SemanticIndex::SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedde
 }
 
 Result<std::pair<CollectionRef, Embedder*>> SemanticIndex::Active(bool refresh) {
-  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta("embedder"));
-  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta("collection"));
+  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(meta::kEmbedder));
+  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta(meta::kCollection));
   std::lock_guard lock(mu_);
   Embedder* embedder = &default_embedder_;
   if (recorded && *recorded != default_embedder_.Id()) {

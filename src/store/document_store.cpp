@@ -1,4 +1,5 @@
 #include "store/document_store.h"
+#include "store/meta_keys.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
@@ -868,7 +869,8 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
       q->exec();
     }
     if (generation) {
-      auto g = impl_->Stmt("SELECT value FROM meta WHERE key='collection_generation'");
+      auto g = impl_->Stmt("SELECT value FROM meta WHERE key=?");
+      g->bind(1, meta::kCollectionGeneration);
       const int64_t current = g->executeStep() ? std::stoll(g->getColumn(0).getString()) : 0;
       if (current != *generation) {
         r.superseded = static_cast<int>(outcomes.size());  // sent to a collection no longer active

@@ -1,4 +1,5 @@
 #include "sync/reindex.h"
+#include "store/meta_keys.h"
 
 #include <spdlog/spdlog.h>
 
@@ -55,21 +56,21 @@ Result<ReindexReport> ReindexInPlace(DocumentStore& store, VectorStore& vectors,
 }
 
 Status DropRetiredCollection(DocumentStore& store, VectorStore& vectors) {
-  KB_ASSIGN_OR_RETURN(auto retired, store.GetMeta("collection_to_drop"));
+  KB_ASSIGN_OR_RETURN(auto retired, store.GetMeta(meta::kCollectionToDrop));
   if (!retired) return Status::Ok();
   Status st = vectors.DeleteCollection(*retired);
   if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
-  return store.DeleteMeta("collection_to_drop");
+  return store.DeleteMeta(meta::kCollectionToDrop);
 }
 
 Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors, Embedder& next,
                                      const SyncOptions& base, const ReindexOptions& options) {
   ReindexReport report;
-  KB_ASSIGN_OR_RETURN(auto current_embedder, store.GetMeta("embedder"));
-  KB_ASSIGN_OR_RETURN(auto active, store.GetMeta("collection"));
-  KB_ASSIGN_OR_RETURN(auto base_name, store.GetMeta("collection_base"));
-  KB_ASSIGN_OR_RETURN(auto version_s, store.GetMeta("collection_version"));
-  KB_ASSIGN_OR_RETURN(auto generation_s, store.GetMeta("collection_generation"));
+  KB_ASSIGN_OR_RETURN(auto current_embedder, store.GetMeta(meta::kEmbedder));
+  KB_ASSIGN_OR_RETURN(auto active, store.GetMeta(meta::kCollection));
+  KB_ASSIGN_OR_RETURN(auto base_name, store.GetMeta(meta::kCollectionBase));
+  KB_ASSIGN_OR_RETURN(auto version_s, store.GetMeta(meta::kCollectionVersion));
+  KB_ASSIGN_OR_RETURN(auto generation_s, store.GetMeta(meta::kCollectionGeneration));
   const std::string old_name = active.value_or(base.collection);
   const std::string stem = base_name.value_or(base.collection);
   const int version = version_s ? std::stoi(*version_s) : 1;
@@ -125,16 +126,16 @@ Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors,
   KB_RETURN_IF_ERROR(build("catch-up"));
   if (options.before_switch) options.before_switch();
 
-  std::vector<std::pair<std::string, std::string>> meta{
-      {"embedder", next.Id()},
-      {"collection", new_name},
-      {"collection_id", target.id},
-      {"collection_base", stem},
-      {"collection_version", std::to_string(version + 1)},
-      {"collection_generation", std::to_string(generation + 1)},
-      {"collection_to_drop", old_name}};
-  if (next.Dimensions() > 0) meta.emplace_back("embedder_dims", std::to_string(next.Dimensions()));
-  KB_RETURN_IF_ERROR(store.SwitchToShadow(meta));
+  std::vector<std::pair<std::string, std::string>> switch_meta{
+      {meta::kEmbedder, next.Id()},
+      {meta::kCollection, new_name},
+      {meta::kCollectionId, target.id},
+      {meta::kCollectionBase, stem},
+      {meta::kCollectionVersion, std::to_string(version + 1)},
+      {meta::kCollectionGeneration, std::to_string(generation + 1)},
+      {meta::kCollectionToDrop, old_name}};
+  if (next.Dimensions() > 0) switch_meta.emplace_back(meta::kEmbedderDims, std::to_string(next.Dimensions()));
+  KB_RETURN_IF_ERROR(store.SwitchToShadow(switch_meta));
   report.switched = true;
   report.previous_collection = old_name;
   report.collection = new_name;

@@ -1,4 +1,5 @@
 #include "sync/sync_engine.h"
+#include "store/meta_keys.h"
 
 #include <spdlog/spdlog.h>
 
@@ -20,12 +21,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kMetaEmbedder = "embedder";
-constexpr const char* kMetaEmbedderDims = "embedder_dims";
-constexpr const char* kMetaCollection = "collection";          // active collection name
-constexpr const char* kMetaCollectionId = "collection_id";     // its server-side id
-constexpr const char* kMetaCollectionBase = "collection_base"; // the configured name
-constexpr const char* kMetaGeneration = "collection_generation"; // bumped by every switch
 
 }  // namespace
 
@@ -139,7 +134,7 @@ SyncEngine::SyncEngine(DocumentStore& store, VectorStore& vectors, Embedder& emb
     : store_(store), vectors_(vectors), embedder_(&embedder), options_(std::move(options)) {}
 
 Result<int64_t> SyncEngine::Generation() {
-  KB_ASSIGN_OR_RETURN(auto g, store_.GetMeta(kMetaGeneration));
+  KB_ASSIGN_OR_RETURN(auto g, store_.GetMeta(meta::kCollectionGeneration));
   return g ? std::stoll(*g) : int64_t{0};
 }
 
@@ -154,7 +149,7 @@ Status SyncEngine::Prepare() {
     return Status::Ok();
   }
   KB_ASSIGN_OR_RETURN(generation_, Generation());
-  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(kMetaEmbedder));
+  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(meta::kEmbedder));
   if (recorded && *recorded != embedder_->Id()) {
     if (options_.resolve_embedder) {
       KB_ASSIGN_OR_RETURN(Embedder * e, options_.resolve_embedder(*recorded));
@@ -167,28 +162,28 @@ Status SyncEngine::Prepare() {
                               "embedder, or switch without downtime: kbindex reindex --embedder ...");
     }
   }
-  KB_ASSIGN_OR_RETURN(auto base, store_.GetMeta(kMetaCollectionBase));
+  KB_ASSIGN_OR_RETURN(auto base, store_.GetMeta(meta::kCollectionBase));
   if (base && *base != options_.collection) {
     return Status::Conflict("this database syncs to Chroma collection '" + *base + "', not '" +
                             options_.collection + "'; pass --collection " + *base +
                             " or use a separate database (--db) for another collection");
   }
-  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta(kMetaCollection));
+  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta(meta::kCollection));
   const std::string name = active.value_or(options_.collection);
   KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(name));
-  KB_ASSIGN_OR_RETURN(auto known_id, store_.GetMeta(kMetaCollectionId));
+  KB_ASSIGN_OR_RETURN(auto known_id, store_.GetMeta(meta::kCollectionId));
   if (known_id && *known_id != ref.id) {
     spdlog::warn("Chroma collection '{}' was deleted or recreated behind kbindex's back "
                  "(id {} is now {}); re-syncing every document", name, *known_id, ref.id);
     KB_RETURN_IF_ERROR(store_.ForgetVectorState());
   }
-  if (!known_id || *known_id != ref.id) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionId, ref.id));
-  if (!active) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollection, name));
-  if (!base) KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionBase, options_.collection));
+  if (!known_id || *known_id != ref.id) KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollectionId, ref.id));
+  if (!active) KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollection, name));
+  if (!base) KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollectionBase, options_.collection));
   if (!recorded) {
-    KB_RETURN_IF_ERROR(store_.SetMeta(kMetaEmbedder, embedder_->Id()));
+    KB_RETURN_IF_ERROR(store_.SetMeta(meta::kEmbedder, embedder_->Id()));
     if (embedder_->Dimensions() > 0) {
-      KB_RETURN_IF_ERROR(store_.SetMeta(kMetaEmbedderDims, std::to_string(embedder_->Dimensions())));
+      KB_RETURN_IF_ERROR(store_.SetMeta(meta::kEmbedderDims, std::to_string(embedder_->Dimensions())));
     }
   }
   collection_ = ref;
@@ -213,7 +208,7 @@ Status SyncEngine::RecoverCollection() {
     spdlog::warn("Chroma collection '{}' disappeared during sync; recreated it and re-syncing "
                  "every document", collection_.name);
     KB_RETURN_IF_ERROR(store_.ForgetVectorState());
-    KB_RETURN_IF_ERROR(store_.SetMeta(kMetaCollectionId, ref->id));
+    KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollectionId, ref->id));
     collection_ = *ref;
   }
   return Status::Ok();
