@@ -23,21 +23,28 @@ TEST(FtsQueryTest, RejectsInvalidUtf8) {
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
 }
 
+// An in-memory store holding one API note.
+std::unique_ptr<DocumentStore> StoreWithNote(const std::string& title, const std::string& body) {
+  auto store = DocumentStore::Open(":memory:");
+  EXPECT_TRUE(store.ok());
+  DocumentInput d;
+  d.id = "api:x";
+  d.source = "api";
+  d.title = title;
+  d.body = body;
+  d.content_hash = "h";
+  std::vector<DocumentInput> docs{d};
+  EXPECT_TRUE((*store)->PutDocuments(docs).ok());
+  return std::move(store).value();
+}
+
 class HostileQueryTest : public ::testing::TestWithParam<const char*> {};
 
 // Every hostile query runs against a real FTS5 table without a syntax error.
 TEST_P(HostileQueryTest, NeverRaisesFtsSyntaxError) {
-  auto store = DocumentStore::Open(":memory:");
-  ASSERT_TRUE(store.ok());
-  DocumentInput d;
-  d.id = "api:x";
-  d.source = "api";
-  d.title = "NEAR the AND operator";
-  d.body = "quotes \"inside\" text, minus-signs and stars* (parens) col:on ^caret";
-  d.content_hash = "h";
-  std::vector<DocumentInput> docs{d};
-  ASSERT_TRUE((*store)->PutDocuments(docs).ok());
-  Searcher searcher(**store, nullptr);
+  auto store = StoreWithNote("NEAR the AND operator",
+                             "quotes \"inside\" text, minus-signs and stars* (parens) col:on ^caret");
+  Searcher searcher(*store, nullptr);
   SearchRequest req;
   req.query = GetParam();
   auto r = searcher.Search(req);
@@ -55,21 +62,12 @@ INSTANTIATE_TEST_SUITE_P(
 // Found by fts_query_fuzz: FTS5 stops reading a string at NUL, so a NUL inside a word left a
 // quote unterminated ("unterminated string" reached the user).
 TEST(FtsQueryTest, ControlCharactersSeparateWordsAndNeverBreakQuoting) {
-  auto store = DocumentStore::Open(":memory:");
-  ASSERT_TRUE(store.ok());
-  DocumentInput d;
-  d.id = "api:x";
-  d.source = "api";
-  d.title = "caret";
-  d.body = "title b";
-  d.content_hash = "h";
-  std::vector<DocumentInput> docs{d};
-  ASSERT_TRUE((*store)->PutDocuments(docs).ok());
+  auto store = StoreWithNote("caret", "title b");
   const std::string hostile("title:\0\0\0\0/3 ^caret \1\0 b}", 25);
   auto q = BuildFtsQuery(hostile);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->find('\0'), std::string::npos);
-  Searcher searcher(**store, nullptr);
+  Searcher searcher(*store, nullptr);
   SearchRequest req;
   req.query = hostile;
   auto r = searcher.Search(req);
@@ -78,17 +76,8 @@ TEST(FtsQueryTest, ControlCharactersSeparateWordsAndNeverBreakQuoting) {
 }
 
 TEST(FtsQueryTest, FindsTextWithPunctuationAndFallsBackToAnyWord) {
-  auto store = DocumentStore::Open(":memory:");
-  ASSERT_TRUE(store.ok());
-  DocumentInput d;
-  d.id = "api:x";
-  d.source = "api";
-  d.title = "Rust notes";
-  d.body = "the borrow-checker explained";
-  d.content_hash = "h";
-  std::vector<DocumentInput> docs{d};
-  ASSERT_TRUE((*store)->PutDocuments(docs).ok());
-  Searcher searcher(**store, nullptr);
+  auto store = StoreWithNote("Rust notes", "the borrow-checker explained");
+  Searcher searcher(*store, nullptr);
   SearchRequest req;
   req.query = "borrow-checker";
   EXPECT_EQ(searcher.Search(req)->hits.size(), 1u);

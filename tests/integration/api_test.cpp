@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/process.h"
+#include "support/serve_client.h"
 #include "support/temp_dir.h"
 #include "support/test_chroma.h"
 #include "vector/local_chroma.h"
@@ -28,17 +29,8 @@ class ApiTest : public ::testing::Test {
                        dir_ / "serve.log");
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(std::chrono::seconds(30));
-    bool up = false;
-    for (int i = 0; i < 400 && !up; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      auto r = client_->Get("/v1/health");
-      up = r && r->status == 200;
-    }
-    ASSERT_TRUE(up) << test::ReadFile(dir_ / "serve.log");
-    token_ = test::ReadFile(dir_ / "api-token");
-    while (!token_.empty() && token_.back() == '\n') token_.pop_back();
-    ASSERT_EQ(token_.size(), 64u);
-    client_->set_default_headers({{"Authorization", "Bearer " + token_}});
+    token_ = test::ConnectToServe(*client_, dir_ / "api-token", dir_ / "serve.log");
+    ASSERT_FALSE(token_.empty());
   }
   void TearDown() override {
     if (pid_ > 0) {

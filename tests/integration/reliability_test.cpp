@@ -20,6 +20,7 @@
 
 #include "integration/harness.h"
 #include "support/process.h"
+#include "support/serve_client.h"
 #include "worker/retry_worker.h"
 
 namespace kb {
@@ -287,16 +288,7 @@ TEST(ReliabilityTest, Scenario10_ThreeProcessesAndALongReader) {
   const pid_t api = test::Spawn({KBINDEX_BINARY, "serve", "--no-worker", "--port", std::to_string(port)}, env, h.dir / "api.log");
   const pid_t worker = test::Spawn({KBINDEX_BINARY, "--backoff-ms", "1", "worker", "--interval", "1"}, env, h.dir / "worker.log");
   httplib::Client client("127.0.0.1", port);
-  bool up = false;
-  for (int i = 0; i < 400 && !up; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    auto r = client.Get("/v1/health");
-    up = r && r->status == 200;
-  }
-  ASSERT_TRUE(up);
-  std::string token = test::ReadFile(h.dir / "api-token");
-  token.erase(token.find_last_not_of("\n") + 1);
-  client.set_default_headers({{"Authorization", "Bearer " + token}});
+  ASSERT_FALSE(test::ConnectToServe(client, h.dir / "api-token", h.dir / "api.log").empty());
 
   std::atomic<bool> stop{false};
   std::atomic<int> index_runs{0}, api_calls{0}, api_errors{0}, reader_txs{0};
