@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "app/config.h"
 #include "embed/hash_embedder.h"
 #include "embed/http_embedder.h"
 #include "vector/local_chroma.h"
@@ -77,10 +76,10 @@ class FakeEmbedServer {
 
 TEST(HttpEmbedderTest, OllamaApiNormalisesVectors) {
   FakeEmbedServer server;
-  Config c;
-  c.embedder = "ollama";
-  c.embed_url = server.url();
-  c.embed_model = "nomic-embed-text";
+  EmbedderSpec c;
+  c.kind = "ollama";
+  c.url = server.url();
+  c.model = "nomic-embed-text";
   auto e = MakeEmbedder(c);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ((*e)->Id(), "ollama:nomic-embed-text");
@@ -94,12 +93,12 @@ TEST(HttpEmbedderTest, OllamaApiNormalisesVectors) {
 
 TEST(HttpEmbedderTest, OpenAiApiBatchesKeepsOrderAndSendsTheKey) {
   FakeEmbedServer server;
-  Config c;
-  c.embedder = "openai";
-  c.embed_url = server.url() + "/v1";
-  c.embed_model = "text-embedding-3-small";
-  c.embed_api_key = "sk-test";
-  c.embed_batch = 2;
+  EmbedderSpec c;
+  c.kind = "openai";
+  c.url = server.url() + "/v1";
+  c.model = "text-embedding-3-small";
+  c.api_key = "sk-test";
+  c.batch = 2;
   auto e = MakeEmbedder(c);
   ASSERT_TRUE(e.ok());
   std::vector<std::string_view> texts{"a", "b", "c"};
@@ -108,7 +107,7 @@ TEST(HttpEmbedderTest, OpenAiApiBatchesKeepsOrderAndSendsTheKey) {
   EXPECT_EQ(server.openai_calls, 2);  // batches of 2
   ASSERT_EQ(v->size(), 3u);
   EXPECT_NEAR(v->row(0)[0], 1.0f, 1e-6);  // both rows normalised to (1, 0) in input order
-  c.embed_api_key = "wrong";
+  c.api_key = "wrong";
   auto bad = MakeEmbedder(c);
   auto r = (*bad)->Embed(texts);
   ASSERT_FALSE(r.ok());
@@ -117,10 +116,10 @@ TEST(HttpEmbedderTest, OpenAiApiBatchesKeepsOrderAndSendsTheKey) {
 }
 
 TEST(HttpEmbedderTest, UnreachableServerIsUnavailable) {
-  Config c;
-  c.embedder = "ollama";
-  c.embed_url = "http://127.0.0.1:" + std::to_string(LocalChroma::FreePort());
-  c.embed_model = "m";
+  EmbedderSpec c;
+  c.kind = "ollama";
+  c.url = "http://127.0.0.1:" + std::to_string(LocalChroma::FreePort());
+  c.model = "m";
   auto e = MakeEmbedder(c);
   ASSERT_TRUE(e.ok());
   std::vector<std::string_view> texts{"a"};

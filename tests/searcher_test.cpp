@@ -19,8 +19,7 @@ class SearcherTest : public ::testing::Test {
     Put("c", "Garden", "tomato plants need water and sun");
     SyncEngine engine(*store_, failing_, embedder_, SyncOptions{});
     ASSERT_EQ(engine.Run({}).synced, 3);
-    Config cfg;
-    semantic_ = std::make_unique<SemanticIndex>(*store_, failing_, embedder_, cfg);
+    semantic_ = std::make_unique<SemanticIndex>(*store_, failing_, embedder_, nullptr, ChunkerOptions{}, "kbindex");
   }
   void Put(const std::string& id, const std::string& title, const std::string& body) {
     DocumentInput d;

@@ -17,14 +17,14 @@ SyncReport RetryWorker::RunOnce() {
   if (Status hb = vectors_.Heartbeat(); !hb.ok()) {
     // Chroma is down: record the pass, leave every document (and its attempts) alone.
     report.unreachable = true;
-    report.first_error = "Chroma unreachable: " + hb.message();
+    report.error = Status::Unavailable("Chroma unreachable: " + hb.message());
     if (auto id = store_.BeginSyncRun("worker"); id.ok()) {
       report.run_id = *id;
       SyncRun run;
       run.id = *id;
       run.kind = "worker";
       run.started_at = store_.clock()->NowMs();
-      run.error = report.first_error;
+      run.error = report.error.message();
       (void)store_.FinishSyncRun(run);
     }
   } else {
@@ -40,10 +40,10 @@ SyncReport RetryWorker::RunOnce() {
   ++status_.passes;
   status_.last_pass_at = store_.clock()->NowMs();
   status_.last_report = report;
-  const bool error = report.unreachable || (report.attempted == 0 && !report.first_error.empty());
+  const bool error = report.unreachable || (report.attempted == 0 && !report.error.ok());
   if (error) {
     ++status_.consecutive_errors;
-    status_.last_error = report.first_error;
+    status_.last_error = report.error.message();
   } else {
     if (status_.consecutive_errors > 0) {
       spdlog::info("worker recovered after {} failed passes", status_.consecutive_errors);
@@ -91,7 +91,7 @@ void RetryWorker::Loop() {
   while (!stop_) {
     SyncReport r = RunOnce();
     if (r.unreachable) {
-      spdlog::warn("worker: {}; next try in {} s", r.first_error, error_backoff / 1000);
+      spdlog::warn("worker: {}; next try in {} s", r.error.message(), error_backoff / 1000);
     } else if (r.attempted > 0) {
       spdlog::info("worker pass: {} synced, {} failed, {} deleted in {} batches", r.synced, r.failed,
                    r.deleted, r.batches);

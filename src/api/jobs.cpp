@@ -1,6 +1,6 @@
 #include "api/jobs.h"
 
-namespace kb {
+namespace kb::api {
 
 using json = nlohmann::json;
 
@@ -22,8 +22,11 @@ JobManager::JobManager(Clock* clock) : clock_(clock) {
 
 JobManager::~JobManager() { Stop(); }
 
-std::string JobManager::Submit(const std::string& kind, Fn fn) {
+std::string JobManager::Submit(const std::string& kind, const std::string& key, Fn fn) {
   std::lock_guard lock(mu_);
+  for (const Queued& q : queue_) {
+    if (q.key == key) return q.id;
+  }
   const std::string id = "job-" + std::to_string(next_id_++);
   JobInfo info;
   info.id = id;
@@ -32,7 +35,7 @@ std::string JobManager::Submit(const std::string& kind, Fn fn) {
   info.created_at = clock_->NowMs();
   jobs_[id] = info;
   while (jobs_.size() > 200) jobs_.erase(jobs_.begin());
-  queue_.emplace_back(id, std::move(fn));
+  queue_.push_back(Queued{id, key, std::move(fn)});
   cv_.notify_all();
   return id;
 }
@@ -48,9 +51,9 @@ void JobManager::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
-    for (auto& [id, fn] : queue_) {
-      jobs_[id].state = "failed";
-      jobs_[id].error = "server shutting down";
+    for (const Queued& q : queue_) {
+      jobs_[q.id].state = "failed";
+      jobs_[q.id].error = "server shutting down";
     }
     queue_.clear();
   }
@@ -60,22 +63,22 @@ void JobManager::Stop() {
 
 void JobManager::Loop() {
   for (;;) {
-    std::pair<std::string, Fn> job;
+    Queued job;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
       job = std::move(queue_.front());
       queue_.pop_front();
-      jobs_[job.first].state = "running";
-      jobs_[job.first].started_at = clock_->NowMs();
+      jobs_[job.id].state = "running";
+      jobs_[job.id].started_at = clock_->NowMs();
     }
-    const std::string& id = job.first;
+    const std::string& id = job.id;
     auto progress = [&](const json& p) {
       std::lock_guard lock(mu_);
       jobs_[id].progress = p;
     };
-    Result<json> r = job.second(progress);
+    Result<json> r = job.fn(progress);
     std::lock_guard lock(mu_);
     JobInfo& info = jobs_[id];
     info.finished_at = clock_->NowMs();
@@ -89,4 +92,4 @@ void JobManager::Loop() {
   }
 }
 
-}  // namespace kb
+}  // namespace kb::api

@@ -1,5 +1,7 @@
 // JobManager: long operations requested over the API (sync, reindex, index) run one at a time,
 // in order, on one background thread; clients poll GET /v1/jobs/{id} for progress and result.
+// Asking again for work that is already queued (same key) returns the queued job instead of
+// queueing it twice: twenty POST /v1/reindex make one reindex, not twenty.
 #pragma once
 
 #include <condition_variable>
@@ -12,11 +14,12 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <atomic>
 
 #include "util/clock.h"
 #include "util/status.h"
 
-namespace kb {
+namespace kb::api {
 
 struct JobInfo {
   std::string id;
@@ -39,7 +42,9 @@ class JobManager {
 
   explicit JobManager(Clock* clock);
   ~JobManager();  // Stop()
-  std::string Submit(const std::string& kind, Fn fn);
+  // Queues `fn` and returns its job id; when a job with the same `key` is still queued (not yet
+  // running), returns that job's id and drops `fn`.
+  std::string Submit(const std::string& kind, const std::string& key, Fn fn);
   std::optional<JobInfo> Get(const std::string& id) const;
   // Lets the running job finish (jobs watch `stopping()`), drops queued ones, joins.
   void Stop();
@@ -51,11 +56,16 @@ class JobManager {
   Clock* clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<std::string, Fn>> queue_;
+  struct Queued {
+    std::string id;
+    std::string key;
+    Fn fn;
+  };
+  std::deque<Queued> queue_;
   std::map<std::string, JobInfo> jobs_;  // the most recent 200
   uint64_t next_id_ = 1;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
-}  // namespace kb
+}  // namespace kb::api

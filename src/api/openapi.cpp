@@ -1,10 +1,10 @@
-// The OpenAPI 3 description of the /v1 API (kept beside the routes in api_server.cpp; the API
+// The OpenAPI 3 description of the /v1 API (kept beside the routes in routes_*.cpp; the API
 // test checks that every route is described).
-#include "api/api_server.h"
+#include "api/routes.h"
 
-namespace kb {
+namespace kb::api {
 
-const char* ApiServer::OpenApiJson() {
+const char* OpenApiJson() {
   return R"json({
   "openapi": "3.0.3",
   "info": {
@@ -131,4 +131,4 @@ const char* ApiServer::OpenApiJson() {
 })json";
 }
 
-}  // namespace kb
+}  // namespace kb::api

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace kb {
+namespace kb::api {
 
 Status LoadOrCreateToken(const std::string& path, std::string* out) {
   std::error_code ec;
@@ -76,4 +76,4 @@ bool TokensEqual(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-}  // namespace kb
+}  // namespace kb::api

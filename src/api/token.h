@@ -6,7 +6,7 @@
 
 #include "util/status.h"
 
-namespace kb {
+namespace kb::api {
 
 // Reads the token from `path`, creating it (and its folder) with a fresh random token when
 // absent. Refuses a token file others can read.
@@ -15,4 +15,4 @@ Status LoadOrCreateToken(const std::string& path, std::string* token);
 // Constant-time comparison, so response timing does not leak the token.
 bool TokensEqual(const std::string& a, const std::string& b);
 
-}  // namespace kb
+}  // namespace kb::api

@@ -1,4 +1,5 @@
-#include "app/config.h"
+#include "kbindex/options.h"
+#include "util/status.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace kb {
+namespace kbindex {
 namespace {
 
 using json = nlohmann::json;
@@ -57,8 +58,8 @@ std::string DefaultConfigFile() {
   return base + "/kbindex/config.json";
 }
 
-Result<Config> LoadConfig(const std::string& file) {
-  Config c;
+Result<Options> LoadOptions(const std::string& file) {
+  Options c;
   std::string path = file;
   if (path.empty()) path = Env("KBINDEX_CONFIG");
   bool required = !path.empty();
@@ -121,7 +122,7 @@ Result<Config> LoadConfig(const std::string& file) {
   return c;
 }
 
-Status ApplyEnvironment(Config& c) {
+Status ApplyEnvironment(Options& c) {
   auto str = [](const char* name, std::string& field) {
     if (const char* v = std::getenv(name)) field = v;
   };
@@ -158,7 +159,7 @@ Status ApplyEnvironment(Config& c) {
   return Status::Ok();
 }
 
-Status ValidateConfig(const Config& c) {
+Status ValidateOptions(const Options& c) {
   if (!c.embedder.empty() && c.embedder != "hash" && c.embedder != "ollama" && c.embedder != "openai") {
     return Status::InvalidArgument("embedder must be hash, ollama or openai (got '" + c.embedder + "')");
   }
@@ -186,4 +187,4 @@ Status ValidateConfig(const Config& c) {
   return Status::Ok();
 }
 
-}  // namespace kb
+}  // namespace kbindex

@@ -1,17 +1,14 @@
 // The kbindex command line: main.cpp parses flags (CLI11), the cmd_*.cpp files run one
-// subcommand each by calling the library and printing. No logic a test would want lives here.
+// subcommand each through the public library (kbindex::Database) and print. No rule lives
+// here; `serve` starts the HTTP front-end on the same Database.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <atomic>
-#include <nlohmann/json_fwd.hpp>
-
-#include "app/config.h"
-#include "app/vector_side.h"
-#include "store/document_store.h"
+#include "kbindex/kbindex.h"
 
 namespace kb::cli {
 
@@ -21,15 +18,15 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 struct Globals {
-  Config config;
+  kbindex::Options options;
   bool json = false;
   bool quiet = false;
   int verbose = 0;
   bool interactive = false;  // stderr is a terminal: progress lines allowed
 };
 
-// Opens (creating the folder of) the database named by the config. Prints the error itself.
-std::unique_ptr<DocumentStore> OpenStore(const Globals& g);
+// Opens the database named by the options. Prints the error itself (nullptr then).
+std::unique_ptr<kbindex::Database> OpenDatabase(const Globals& g);
 
 // Set by SIGINT/SIGTERM once InstallStopHandler ran: finish the batch in hand, then exit.
 // A second signal exits at once.
@@ -37,13 +34,17 @@ extern std::atomic<bool> g_stop;
 void InstallStopHandler();
 
 // Prints a one-line sync summary (text mode) and returns the exit code it implies.
-int ReportSync(const Globals& g, const SyncReport& r, const char* what);
+int ReportSync(const Globals& g, const kbindex::SyncSummary& r, const char* what);
 
 // Prints a Status as "kbindex: <message>" on stderr and returns the exit code for it.
-int Fail(const Status& status);
+int Fail(const kbindex::Status& status);
 
 // Writes a JSON value (already serialised) followed by a newline to stdout.
 void PrintJson(const std::string& serialised);
+
+// `text` with control characters (terminal escape sequences included) made visible as \xNN:
+// file names and titles are data, never commands to the terminal.
+std::string Printable(const std::string& text);
 
 struct IndexArgs {
   std::vector<std::string> folders;
@@ -74,7 +75,10 @@ struct WorkerArgs {
 int RunWorker(Globals& g, const WorkerArgs& args);
 int RunFailures(Globals& g, int limit);
 int RunRetry(Globals& g, const std::string& id, bool all);
-int RunReindex(Globals& g);
+struct ReindexArgs {
+  std::string embedder;  // switch to this embedder (with model/url/dims from the globals)
+};
+int RunReindex(Globals& g, const ReindexArgs& args);
 int RunVerify(Globals& g, bool repair);
 
 struct ServeArgs {

@@ -1,35 +1,24 @@
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/cli.h"
 
 namespace kb::cli {
 
-std::unique_ptr<DocumentStore> OpenStore(const Globals& g) {
-  const std::string& path = g.config.db_path;
-  if (path != ":memory:") {
-    std::error_code ec;
-    const auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  }
-  StoreOptions opt;
-  opt.busy_timeout_ms = g.config.busy_timeout_ms;
-  auto store = DocumentStore::Open(path, opt);
-  if (!store.ok()) {
-    Fail(store.status());
+std::unique_ptr<kbindex::Database> OpenDatabase(const Globals& g) {
+  auto db = kbindex::Database::Open(g.options);
+  if (!db.ok()) {
+    Fail(db.status());
     return nullptr;
   }
-  return std::move(store).value();
+  return std::move(db).value();
 }
 
-int Fail(const Status& status) {
-  std::fprintf(stderr, "kbindex: %s\n", status.message().c_str());
-  return status.code() == Status::Code::kInvalidArgument && status.message().empty() ? kExitUsage
-                                                                                     : kExitFailure;
+int Fail(const kbindex::Status& status) {
+  std::fprintf(stderr, "kbindex: %s\n", Printable(status.message()).c_str());
+  return kExitFailure;
 }
 
 std::atomic<bool> g_stop{false};
@@ -54,25 +43,44 @@ void InstallStopHandler() {
   ::sigaction(SIGTERM, &sa, nullptr);
 }
 
-int ReportSync(const Globals& g, const SyncReport& r, const char* what) {
+int ReportSync(const Globals& g, const kbindex::SyncSummary& r, const char* what) {
   if (!g.json && !g.quiet) {
     std::printf("%s: %lld synced, %lld failed, %lld deleted from Chroma (%lld chunks in %lld batches)%s\n",
                 what, static_cast<long long>(r.synced), static_cast<long long>(r.failed),
                 static_cast<long long>(r.deleted), static_cast<long long>(r.chunks),
                 static_cast<long long>(r.batches), r.stopped ? " - stopped early" : "");
-    if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
+    if (!r.error.ok()) std::printf("  first error: %s\n", Printable(r.error.message()).c_str());
     if (r.failed > 0) {
       std::printf("  failed documents stay in SQLite and are retried by `kbindex sync` or the worker; "
                   "see `kbindex failures`\n");
     }
   }
-  return (r.failed > 0 || (!r.first_error.empty() && r.synced == 0 && r.attempted == 0)) ? kExitFailure
-                                                                                       : kExitOk;
+  return (r.failed > 0 || (!r.error.ok() && r.synced == 0 && r.attempted == 0)) ? kExitFailure : kExitOk;
 }
 
 void PrintJson(const std::string& serialised) {
   std::fwrite(serialised.data(), 1, serialised.size(), stdout);
   std::fputc('\n', stdout);
+}
+
+std::string Printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // C0 controls, DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..9F).
+    const bool c1 = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) {
+      char buf[8];
+      const unsigned v = c1 ? static_cast<unsigned char>(text[++i]) : c;
+      std::snprintf(buf, sizeof buf, "\\x%02x", v);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace kb::cli

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
 
   kb::cli::IndexArgs index_args;
   auto* index = app.add_subcommand("index", "scan folders into SQLite (and sync them to Chroma)");
-  index->add_option("folders", index_args.folders, "folders to scan")->required();
+  index->add_option("folders", index_args.folders, "folders to scan (default: \"folders\" from the config file)");
   index->add_option("--source", index_args.source, "source name (default: the folder's name)");
   index->add_option("--include", include, "glob of files to index (repeatable; default *.md *.markdown *.txt)");
   index->add_option("--exclude", exclude, "glob of files or folders to leave out (repeatable)");
@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   retry->add_option("id", retry_id, "one document id");
   retry->add_flag("--all", retry_all, "every failed document");
 
+  kb::cli::ReindexArgs reindex_args;
   auto* reindex = app.add_subcommand(
       "reindex", "re-embed everything in place; with --embedder, switch embedders without downtime");
   bool verify_repair = false;
@@ -143,30 +144,30 @@ int main(int argc, char** argv) {
 
   g.interactive = isatty(STDERR_FILENO);
   SetupLogging(g);
-  auto config = kb::LoadConfig(config_file);
-  if (!config.ok()) return kb::cli::Fail(config.status());
-  g.config = std::move(config).value();
-  if (!db.empty()) g.config.db_path = db;
-  if (!include.empty()) g.config.include = include;
-  if (!exclude.empty()) g.config.exclude = exclude;
-  if (max_file_size > 0) g.config.max_file_bytes = max_file_size;
-  if (!chroma_url.empty()) g.config.chroma_url = chroma_url;
-  if (!chroma_token.empty()) g.config.chroma_token = chroma_token;
-  if (chroma_timeout_ms > 0) g.config.chroma_timeout_ms = chroma_timeout_ms;
-  if (!collection.empty()) g.config.collection = collection;
-  if (!embedder.empty()) g.config.embedder = embedder;
-  if (!embed_model.empty()) g.config.embed_model = embed_model;
-  if (!embed_url.empty()) g.config.embed_url = embed_url;
-  if (!chunking.empty()) g.config.chunking = chunking;
+  auto options = kbindex::LoadOptions(config_file);
+  if (!options.ok()) return kb::cli::Fail(options.status());
+  g.options = std::move(options).value();
+  if (!db.empty()) g.options.db_path = db;
+  if (!include.empty()) g.options.include = include;
+  if (!exclude.empty()) g.options.exclude = exclude;
+  if (max_file_size > 0) g.options.max_file_bytes = max_file_size;
+  if (!chroma_url.empty()) g.options.chroma_url = chroma_url;
+  if (!chroma_token.empty()) g.options.chroma_token = chroma_token;
+  if (chroma_timeout_ms > 0) g.options.chroma_timeout_ms = chroma_timeout_ms;
+  if (!collection.empty()) g.options.collection = collection;
+  if (!embedder.empty()) g.options.embedder = embedder;
+  if (!embed_model.empty()) g.options.embed_model = embed_model;
+  if (!embed_url.empty()) g.options.embed_url = embed_url;
+  if (!chunking.empty()) g.options.chunking = chunking;
   if (embed_dims > 0) {
-    g.config.embed_dims = embed_dims;
-    if (g.config.embedder.empty()) g.config.embedder = "hash";
+    g.options.embed_dims = embed_dims;
+    if (g.options.embedder.empty()) g.options.embedder = "hash";
   }
-  if (chunk_size > 0) g.config.chunk_max_bytes = chunk_size;
-  if (store_text) g.config.store_text = true;
-  if (max_attempts > 0) g.config.max_attempts = max_attempts;
-  if (backoff_ms > 0) g.config.backoff_base_ms = backoff_ms;
-  if (auto st = kb::ValidateConfig(g.config); !st.ok()) {
+  if (chunk_size > 0) g.options.chunk_max_bytes = chunk_size;
+  if (store_text) g.options.store_text = true;
+  if (max_attempts > 0) g.options.max_attempts = max_attempts;
+  if (backoff_ms > 0) g.options.backoff_base_ms = backoff_ms;
+  if (auto st = kbindex::ValidateOptions(g.options); !st.ok()) {
     std::fprintf(stderr, "kbindex: %s\n", st.message().c_str());
     return kb::cli::kExitUsage;
   }
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
   if (*serve) return kb::cli::RunServe(g, serve_args);
   if (*failures) return kb::cli::RunFailures(g, failures_limit);
   if (*retry) return kb::cli::RunRetry(g, retry_id, retry_all);
-  if (*reindex) return kb::cli::RunReindex(g);
+  if (*reindex) return kb::cli::RunReindex(g, reindex_args);
   if (*verify) return kb::cli::RunVerify(g, verify_repair);
   if (*stats) return kb::cli::RunStats(g);
   if (*show) return kb::cli::RunShow(g, show_id, show_body);

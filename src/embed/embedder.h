@@ -6,6 +6,7 @@
 // RemoteTransient, RemotePermanent) so the sync engine can tell a down server from bad input.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,8 +16,6 @@
 #include "util/status.h"
 
 namespace kb {
-
-struct Config;
 
 // n vectors of `dims` floats, row-major.
 struct Embeddings {
@@ -39,12 +38,26 @@ class Embedder {
   virtual Result<Embeddings> Embed(std::span<const std::string_view> texts) = 0;
 };
 
-// The embedder `config` asks for (embedder, embed_model, embed_url, embed_dims, ...); an empty
-// `embedder` means hash.
-Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config);
+// The embedder for a vector space recorded in the database (by Embedder::Id()): how long-running
+// components follow an embedder switch made by another process. The result must outlive them.
+using EmbedderResolver = std::function<Result<Embedder*>(const std::string& id)>;
+
+// Which embedder to build and how to reach it.
+struct EmbedderSpec {
+  std::string kind;     // hash | ollama | openai; empty: hash
+  std::string model;    // ollama/openai model name
+  std::string url;      // ollama/openai base URL (ollama default: http://127.0.0.1:11434)
+  std::string api_key;  // openai-compatible servers that want one
+  int dims = 384;       // hash dimensions
+  int batch = 64;       // texts per request (HTTP embedders)
+  int timeout_ms = 120'000;
+};
+
+// The embedder `spec` describes; InvalidArgument for an unknown kind or a missing URL.
+Result<std::unique_ptr<Embedder>> MakeEmbedder(const EmbedderSpec& spec);
 
 // The embedder whose Id() is `id` ("hash-v1:384", "ollama:<model>", "openai:<model>"), taking
-// URLs and keys from `config`.
-Result<std::unique_ptr<Embedder>> MakeEmbedderForId(const std::string& id, const Config& config);
+// URL, key and batching from `connection`.
+Result<std::unique_ptr<Embedder>> MakeEmbedderForId(const std::string& id, const EmbedderSpec& connection);
 
 }  // namespace kb

@@ -3,8 +3,6 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "app/config.h"
-#include "embed/hash_embedder.h"
 
 namespace kb {
 
@@ -92,48 +90,6 @@ Status HttpEmbedder::EmbedBatch(std::span<const std::string_view> texts, Embeddi
     out.data.insert(out.data.end(), v.begin(), v.end());
   }
   return Status::Ok();
-}
-
-Result<std::unique_ptr<Embedder>> MakeEmbedderForId(const std::string& id, const Config& config) {
-  Config c = config;
-  const auto colon = id.find(':');
-  const std::string kind = id.substr(0, colon);
-  const std::string rest = colon == std::string::npos ? "" : id.substr(colon + 1);
-  if (kind == "hash-v1") {
-    c.embedder = "hash";
-    try {
-      c.embed_dims = std::stoi(rest);
-    } catch (const std::exception&) {
-      return Status::InvalidArgument("unknown embedder id '" + id + "'");
-    }
-  } else if (kind == "ollama" || kind == "openai") {
-    c.embedder = kind;
-    c.embed_model = rest;
-  } else {
-    return Status::InvalidArgument("unknown embedder id '" + id + "'");
-  }
-  return MakeEmbedder(c);
-}
-
-Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& c) {
-  if (c.embedder == "hash" || c.embedder.empty()) return std::unique_ptr<Embedder>(new HashEmbedder(c.embed_dims));
-  if (c.embedder == "ollama") {
-    KB_ASSIGN_OR_RETURN(auto e, HttpEmbedder::Create(HttpEmbedder::Api::kOllama,
-                                                     c.embed_url.empty() ? "http://127.0.0.1:11434" : c.embed_url,
-                                                     c.embed_model, c.embed_api_key, c.embed_batch,
-                                                     c.embed_timeout_ms));
-    return std::unique_ptr<Embedder>(std::move(e));
-  }
-  if (c.embedder == "openai") {
-    if (c.embed_url.empty()) {
-      return Status::InvalidArgument("the openai embedder needs --embed-url (e.g. http://127.0.0.1:1234 for LM Studio)");
-    }
-    KB_ASSIGN_OR_RETURN(auto e, HttpEmbedder::Create(HttpEmbedder::Api::kOpenAi, c.embed_url,
-                                                     c.embed_model, c.embed_api_key, c.embed_batch,
-                                                     c.embed_timeout_ms));
-    return std::unique_ptr<Embedder>(std::move(e));
-  }
-  return Status::InvalidArgument("unknown embedder '" + c.embedder + "' (hash, ollama or openai)");
 }
 
 }  // namespace kb

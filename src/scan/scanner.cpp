@@ -342,12 +342,19 @@ class FolderScan {
     }
     if (batch_.empty()) return Status::Ok();
     KB_ASSIGN_OR_RETURN(auto outcomes, store_.PutDocuments(batch_));
-    for (PutOutcome o : outcomes) {
-      switch (o) {
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      switch (outcomes[i]) {
         case PutOutcome::kInserted: ++report_.added; break;
         case PutOutcome::kChanged: ++report_.changed; break;
         case PutOutcome::kRestored: ++report_.restored; break;
         case PutOutcome::kUnchanged: ++report_.unchanged; break;
+        case PutOutcome::kConflict:
+          // Never overwrite a note that another source (the API) owns under the same id.
+          Skip(*batch_[i].path, "id_conflict",
+               "the id '" + batch_[i].id + "' belongs to a note of another source (pushed through the API); "
+               "rename the file or delete that note",
+               batch_[i].file_size, batch_[i].file_mtime_ns);
+          break;
       }
     }
     batch_.clear();

@@ -8,22 +8,6 @@
 
 namespace kb {
 
-const char* SearchModeName(SearchMode m) {
-  switch (m) {
-    case SearchMode::kKeyword: return "keyword";
-    case SearchMode::kSemantic: return "semantic";
-    case SearchMode::kHybrid: return "hybrid";
-  }
-  return "keyword";
-}
-
-Result<SearchMode> ParseSearchMode(const std::string& s) {
-  if (s == "keyword") return SearchMode::kKeyword;
-  if (s == "semantic") return SearchMode::kSemantic;
-  if (s == "hybrid") return SearchMode::kHybrid;
-  return Status::InvalidArgument("search mode must be keyword, semantic or hybrid (got '" + s + "')");
-}
-
 double SemanticFusionWeight(double cosine_distance) {
   const double sim = std::clamp(1.0 - cosine_distance, 0.0, 1.0);
   return sim * sim;
@@ -118,6 +102,7 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
     if (it != index.end()) {
       SearchHit& h = fused[it->second];
       h.semantic_rank = rank;
+      h.similarity = 1.0 - s.distance;
       h.score += weight / (kRrfK + rank);
       h.heading = s.heading;
       continue;
@@ -130,6 +115,7 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
     h.snippet = std::move(s.snippet);
     h.sync_status = s.doc.sync_status;
     h.semantic_rank = rank;
+    h.similarity = 1.0 - s.distance;
     h.heading = s.heading;
     h.score = want_keyword ? weight / (kRrfK + rank) : 1.0 - s.distance;
     index.emplace(h.id, fused.size());

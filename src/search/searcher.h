@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kbindex/types.h"
 #include "store/document_store.h"
 #include "util/status.h"
 
@@ -13,9 +14,9 @@ namespace kb {
 
 class SemanticIndex;
 
-enum class SearchMode { kKeyword, kSemantic, kHybrid };
-const char* SearchModeName(SearchMode m);
-Result<SearchMode> ParseSearchMode(const std::string& s);
+using kbindex::ParseSearchMode;
+using kbindex::SearchMode;
+using kbindex::SearchModeName;
 
 struct SearchRequest {
   std::string query;
@@ -37,6 +38,7 @@ struct SearchHit {
   SyncStatus sync_status = SyncStatus::kPending;
   int keyword_rank = 0;   // 1-based rank on the keyword side, 0 if not found there
   int semantic_rank = 0;  // 1-based rank on the semantic side, 0 if not found there
+  std::optional<double> similarity;  // 1 - cosine distance of the best chunk (semantic side)
   std::string heading;    // heading path of the best semantic chunk, if any
 };
 

@@ -34,11 +34,14 @@ std::string MakeExcerpt(std::string_view text, size_t max_bytes) {
   return out;
 }
 
-SemanticIndex::SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder, Config config)
-    : store_(store), vectors_(vectors), default_embedder_(embedder), config_(std::move(config)) {
-  chunker_.mode = config_.chunking == "none" ? ChunkerOptions::Mode::kNone : ChunkerOptions::Mode::kMarkdown;
-  chunker_.max_bytes = static_cast<size_t>(config_.chunk_max_bytes);
-}
+SemanticIndex::SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
+                             EmbedderResolver resolve, ChunkerOptions chunker, std::string collection)
+    : store_(store),
+      vectors_(vectors),
+      default_embedder_(embedder),
+      resolve_(std::move(resolve)),
+      chunker_(chunker),
+      configured_collection_(std::move(collection)) {}
 
 Result<std::pair<CollectionRef, Embedder*>> SemanticIndex::Active(bool refresh) {
   KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(meta::kEmbedder));
@@ -46,14 +49,13 @@ Result<std::pair<CollectionRef, Embedder*>> SemanticIndex::Active(bool refresh) 
   std::lock_guard lock(mu_);
   Embedder* embedder = &default_embedder_;
   if (recorded && *recorded != default_embedder_.Id()) {
-    auto it = embedders_.find(*recorded);
-    if (it == embedders_.end()) {
-      KB_ASSIGN_OR_RETURN(auto made, MakeEmbedderForId(*recorded, config_));
-      it = embedders_.emplace(*recorded, std::move(made)).first;
+    if (!resolve_) {
+      return Status::Conflict("this database holds vectors from embedder '" + *recorded + "', not '" +
+                              default_embedder_.Id() + "'");
     }
-    embedder = it->second.get();
+    KB_ASSIGN_OR_RETURN(embedder, resolve_(*recorded));
   }
-  const std::string name = active.value_or(config_.collection);
+  const std::string name = active.value_or(configured_collection_);
   if (!collection_ || collection_->name != name || refresh) {
     KB_ASSIGN_OR_RETURN(auto ref, vectors_.GetCollection(name));
     if (!ref) return Status::NotFound("Chroma has no collection '" + name + "' yet (run kbindex sync)");

@@ -8,10 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <map>
-#include <memory>
-
-#include "app/config.h"
 #include "embed/embedder.h"
 #include "scan/chunker.h"
 #include "store/document_store.h"
@@ -32,9 +28,12 @@ struct SemanticHit {
 // another process.
 class SemanticIndex {
  public:
-  // `embedder` is used while it matches what the database records; `config` supplies URLs for
-  // building the recorded one when it does not.
-  SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder, Config config);
+  // `embedder` is used while it matches what the database records; `resolve` supplies the
+  // recorded one when it does not (null: such a query fails with Conflict). `chunker` must be
+  // the sync's (snippets re-chunk a note exactly as it was sent); `collection` is the configured
+  // collection name, used until the database records the active one.
+  SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder, EmbedderResolver resolve,
+                ChunkerOptions chunker, std::string collection);
 
   // Up to k documents, closest first. Unavailable/Timeout when Chroma is down; NotFound when
   // nothing was synced yet.
@@ -47,11 +46,11 @@ class SemanticIndex {
   DocumentStore& store_;
   VectorStore& vectors_;
   Embedder& default_embedder_;
-  Config config_;
+  EmbedderResolver resolve_;
   ChunkerOptions chunker_;
+  std::string configured_collection_;
   std::mutex mu_;
   std::optional<CollectionRef> collection_;
-  std::map<std::string, std::unique_ptr<Embedder>> embedders_;  // by id, built on demand
 };
 
 // A short single-line excerpt of `text` (at most max_bytes, cut at a UTF-8 boundary).

@@ -42,25 +42,18 @@ Result<ReindexReport> ReindexInPlace(DocumentStore& store, VectorStore& vectors,
   report.documents = r.synced;
   report.chunks = r.chunks;
   report.failed = r.failed;
-  report.collection = engine.collection().name;
   if (r.stopped || Stopped(options)) return Status::Aborted("re-index stopped; run it again to finish");
+  KB_ASSIGN_OR_RETURN(CollectionBinding bound, engine.Bound());
+  report.collection = bound.collection.name;
   // Sweep: ids SQLite does not account for (left by crashes, other tools, old chunking).
-  KB_ASSIGN_OR_RETURN(VerifyReport v, Verify(store, vectors, engine.collection()));
-  if (!v.orphans.empty()) KB_RETURN_IF_ERROR(vectors.Delete(engine.collection(), v.orphans));
+  KB_ASSIGN_OR_RETURN(VerifyReport v, Verify(store, vectors, bound.collection));
+  if (!v.orphans.empty()) KB_RETURN_IF_ERROR(vectors.Delete(bound.collection, v.orphans));
   report.orphans_deleted = static_cast<int64_t>(v.orphans.size());
   if (r.failed > 0) {
     return Status::RemoteTransient(std::to_string(r.failed) + " documents failed to re-index (first: " +
-                                   r.first_error + "); they stay pending/failed and are retried");
+                                   r.error.message() + "); they stay pending/failed and are retried");
   }
   return report;
-}
-
-Status DropRetiredCollection(DocumentStore& store, VectorStore& vectors) {
-  KB_ASSIGN_OR_RETURN(auto retired, store.GetMeta(meta::kCollectionToDrop));
-  if (!retired) return Status::Ok();
-  Status st = vectors.DeleteCollection(*retired);
-  if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
-  return store.DeleteMeta(meta::kCollectionToDrop);
 }
 
 Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors, Embedder& next,
@@ -86,8 +79,8 @@ Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors,
   SyncOptions shadow_opts = base;
   shadow_opts.shadow_collection = new_name;
   SyncEngine builder(store, vectors, next, shadow_opts);
-  KB_RETURN_IF_ERROR(builder.Prepare());
-  const CollectionRef target = builder.collection();
+  KB_ASSIGN_OR_RETURN(CollectionBinding built, builder.Bound());
+  const CollectionRef target = built.collection;
   spdlog::info("embedder switch: building '{}' with {} beside '{}' ({})", new_name, next.Id(),
                old_name, current_embedder.value_or("none"));
 
@@ -107,7 +100,7 @@ Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors,
       }
       if (r.failed > 0) {
         return Status::RemoteTransient("building '" + new_name + "' failed for " +
-                                       std::to_string(r.failed) + " documents (" + r.first_error +
+                                       std::to_string(r.failed) + " documents (" + r.error.message() +
                                        "); '" + old_name + "' is still active");
       }
       KB_ASSIGN_OR_RETURN(auto behind, store.ShadowBehind(0, 1));
@@ -156,9 +149,9 @@ Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors,
   pass.stop = options.stop;
   SyncReport r = after.Run(pass);
   report.failed += r.failed;
-  if (after.Prepare().ok()) {
-    KB_ASSIGN_OR_RETURN(VerifyReport v, Verify(store, vectors, after.collection()));
-    if (!v.orphans.empty()) KB_RETURN_IF_ERROR(vectors.Delete(after.collection(), v.orphans));
+  if (auto bound = after.Bound(); bound.ok()) {
+    KB_ASSIGN_OR_RETURN(VerifyReport v, Verify(store, vectors, bound->collection));
+    if (!v.orphans.empty()) KB_RETURN_IF_ERROR(vectors.Delete(bound->collection, v.orphans));
     report.orphans_deleted += static_cast<int64_t>(v.orphans.size());
   }
   return report;

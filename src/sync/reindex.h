@@ -47,7 +47,4 @@ Result<ReindexReport> ReindexInPlace(DocumentStore& store, VectorStore& vectors,
 Result<ReindexReport> SwitchEmbedder(DocumentStore& store, VectorStore& vectors, Embedder& next,
                                      const SyncOptions& base, const ReindexOptions& options = {});
 
-// Deletes the collection a previous switch left behind (meta collection_to_drop), if any.
-Status DropRetiredCollection(DocumentStore& store, VectorStore& vectors);
-
 }  // namespace kb

@@ -11,18 +11,12 @@
 #include <thread>
 
 #include "sync/chunk_records.h"
-#include "sync/reindex.h"
 #include "util/http_client.h"
 #include "util/utf8.h"
 
 namespace kb {
 
 using json = nlohmann::json;
-
-namespace {
-
-
-}  // namespace
 
 // ---------------------------------------------------------------- WorkFeed
 
@@ -129,92 +123,125 @@ class SyncEngine::BatchQueue {
 
 // ---------------------------------------------------------------- engine
 
+// What one pass works with. `binding.collection` may be replaced by the sending thread when the
+// collection vanished mid-pass; everything else is read-only once the pass starts.
+struct SyncEngine::PassState {
+  const PassOptions& options;
+  int64_t started_ms = 0;
+  CollectionBinding binding;
+  bool bound = false;  // false: Chroma was unreachable at the start; batches fail fast
+};
+
 SyncEngine::SyncEngine(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
                        SyncOptions options)
-    : store_(store), vectors_(vectors), embedder_(&embedder), options_(std::move(options)) {}
-
-Result<int64_t> SyncEngine::Generation() {
-  KB_ASSIGN_OR_RETURN(auto g, store_.GetMeta(meta::kCollectionGeneration));
-  return g ? std::stoll(*g) : int64_t{0};
-}
+    : store_(store), vectors_(vectors), default_embedder_(embedder), options_(std::move(options)) {}
 
 SyncEngine::~SyncEngine() = default;
 
-
-Status SyncEngine::Prepare() {
-  prepared_ = false;
-  if (shadow()) {
-    KB_ASSIGN_OR_RETURN(collection_, vectors_.GetOrCreateCollection(options_.shadow_collection));
-    prepared_ = true;
-    return Status::Ok();
-  }
-  KB_ASSIGN_OR_RETURN(generation_, Generation());
-  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(meta::kEmbedder));
-  if (recorded && *recorded != embedder_->Id()) {
-    if (options_.resolve_embedder) {
-      KB_ASSIGN_OR_RETURN(Embedder * e, options_.resolve_embedder(*recorded));
-      spdlog::info("the database now uses embedder {}; following it", *recorded);
-      embedder_ = e;
-    } else {
-      return Status::Conflict("this database holds vectors from embedder '" + *recorded +
-                              "', not '" + embedder_->Id() +
-                              "'; mixing them would corrupt semantic search. Use the same "
-                              "embedder, or switch without downtime: kbindex reindex --embedder ...");
-    }
-  }
-  KB_ASSIGN_OR_RETURN(auto base, store_.GetMeta(meta::kCollectionBase));
-  if (base && *base != options_.collection) {
-    return Status::Conflict("this database syncs to Chroma collection '" + *base + "', not '" +
-                            options_.collection + "'; pass --collection " + *base +
-                            " or use a separate database (--db) for another collection");
-  }
-  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta(meta::kCollection));
-  const std::string name = active.value_or(options_.collection);
-  KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(name));
-  KB_ASSIGN_OR_RETURN(auto known_id, store_.GetMeta(meta::kCollectionId));
-  if (known_id && *known_id != ref.id) {
-    spdlog::warn("Chroma collection '{}' was deleted or recreated behind kbindex's back "
-                 "(id {} is now {}); re-syncing every document", name, *known_id, ref.id);
-    KB_RETURN_IF_ERROR(store_.ForgetVectorState());
-  }
-  if (!known_id || *known_id != ref.id) KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollectionId, ref.id));
-  if (!active) KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollection, name));
-  if (!base) KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollectionBase, options_.collection));
-  if (!recorded) {
-    KB_RETURN_IF_ERROR(store_.SetMeta(meta::kEmbedder, embedder_->Id()));
-    if (embedder_->Dimensions() > 0) {
-      KB_RETURN_IF_ERROR(store_.SetMeta(meta::kEmbedderDims, std::to_string(embedder_->Dimensions())));
-    }
-  }
-  collection_ = ref;
-  prepared_ = true;
-  // A collection retired by an embedder switch that could not be dropped then: try again.
-  if (Status st = DropRetiredCollection(store_, vectors_); !st.ok()) {
-    spdlog::debug("old collection not dropped yet: {}", st.message());
-  }
-  return Status::Ok();
+Status DropRetiredCollection(DocumentStore& store, VectorStore& vectors) {
+  KB_ASSIGN_OR_RETURN(auto retired, store.GetMeta(meta::kCollectionToDrop));
+  if (!retired) return Status::Ok();
+  Status st = vectors.DeleteCollection(*retired);
+  if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
+  return store.DeleteMeta(meta::kCollectionToDrop);
 }
 
-Status SyncEngine::RecoverCollection() {
+Status SyncEngine::Prepare() {
+  std::lock_guard lock(binding_mu_);
+  binding_.reset();
+  auto b = BindLocked();
+  return b.ok() ? Status::Ok() : b.status();
+}
+
+Result<CollectionBinding> SyncEngine::Bound() {
+  std::lock_guard lock(binding_mu_);
+  if (binding_ && !shadow()) {
+    // Another process may have switched collections (embedder change) since we bound.
+    KB_ASSIGN_OR_RETURN(CollectionMeta m, store_.ReadCollectionMeta());
+    if (m.generation != binding_->generation) binding_.reset();
+  }
+  if (binding_) return *binding_;
+  return BindLocked();
+}
+
+Result<CollectionBinding> SyncEngine::BindLocked() {
+  if (shadow()) {
+    KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(options_.shadow_collection));
+    binding_ = CollectionBinding{ref, &default_embedder_, 0};
+    return *binding_;
+  }
+  // Read, resolve the collection over the network (no transaction open), then record in one
+  // transaction that re-checks what was read; an embedder switch in between makes us start over.
+  for (int attempt = 0;; ++attempt) {
+    KB_ASSIGN_OR_RETURN(CollectionMeta m, store_.ReadCollectionMeta());
+    Embedder* embedder = &default_embedder_;
+    if (m.embedder && *m.embedder != embedder->Id()) {
+      if (!options_.resolve_embedder) {
+        return Status::Conflict("this database holds vectors from embedder '" + *m.embedder + "', not '" +
+                                embedder->Id() +
+                                "'; mixing them would corrupt semantic search. Use the same embedder, or "
+                                "switch without downtime: kbindex reindex --embedder ...");
+      }
+      KB_ASSIGN_OR_RETURN(embedder, options_.resolve_embedder(*m.embedder));
+      spdlog::info("the database uses embedder {}; following it", *m.embedder);
+    }
+    if (m.collection_base && *m.collection_base != options_.collection) {
+      return Status::Conflict("this database syncs to Chroma collection '" + *m.collection_base + "', not '" +
+                              options_.collection + "'; pass --collection " + *m.collection_base +
+                              " or use a separate database (--db) for another collection");
+    }
+    const std::string name = m.collection.value_or(options_.collection);
+    KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(name));
+    CollectionBindingRecord rec;
+    rec.expected_generation = m.generation;
+    rec.collection = name;
+    rec.collection_id = ref.id;
+    rec.collection_base = options_.collection;
+    rec.embedder = embedder->Id();
+    rec.embedder_dims = embedder->Dimensions();
+    auto forgot = store_.RecordCollectionBinding(rec);
+    if (!forgot.ok() && forgot.status().code() == Status::Code::kConflict && attempt < 3) continue;
+    if (!forgot.ok()) return forgot.status();
+    if (*forgot) {
+      spdlog::warn("Chroma collection '{}' was deleted or recreated behind kbindex's back "
+                   "(its id is now {}); re-syncing every document", name, ref.id);
+    }
+    binding_ = CollectionBinding{ref, embedder, m.generation};
+    // A collection retired by an embedder switch that could not be dropped then: try again.
+    if (Status st = DropRetiredCollection(store_, vectors_); !st.ok()) {
+      spdlog::debug("old collection not dropped yet: {}", st.message());
+    }
+    return *binding_;
+  }
+}
+
+Status SyncEngine::RecoverCollection(PassState& ps) {
   if (shadow()) {
     // The collection being built vanished: nothing recorded in shadow_sync is there any more.
     KB_RETURN_IF_ERROR(store_.ClearShadow());
-    KB_ASSIGN_OR_RETURN(collection_, vectors_.GetOrCreateCollection(options_.shadow_collection));
-    return Status::Ok();
+    KB_ASSIGN_OR_RETURN(ps.binding.collection, vectors_.GetOrCreateCollection(options_.shadow_collection));
+  } else {
+    KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(ps.binding.collection.name));
+    if (ref.id == ps.binding.collection.id) return Status::Ok();
+    spdlog::warn("Chroma collection '{}' disappeared during sync; recreated it and re-syncing every document",
+                 ref.name);
+    CollectionBindingRecord rec;
+    rec.expected_generation = ps.binding.generation;
+    rec.collection = ref.name;
+    rec.collection_id = ref.id;
+    rec.collection_base = options_.collection;
+    rec.embedder = ps.binding.embedder->Id();
+    rec.embedder_dims = ps.binding.embedder->Dimensions();
+    KB_ASSIGN_OR_RETURN(bool forgot, store_.RecordCollectionBinding(rec));
+    (void)forgot;
+    ps.binding.collection = ref;
   }
-  auto ref = vectors_.GetOrCreateCollection(collection_.name);
-  if (!ref.ok()) return ref.status();
-  if (ref->id != collection_.id) {
-    spdlog::warn("Chroma collection '{}' disappeared during sync; recreated it and re-syncing "
-                 "every document", collection_.name);
-    KB_RETURN_IF_ERROR(store_.ForgetVectorState());
-    KB_RETURN_IF_ERROR(store_.SetMeta(meta::kCollectionId, ref->id));
-    collection_ = *ref;
-  }
+  std::lock_guard lock(binding_mu_);
+  binding_ = ps.binding;
   return Status::Ok();
 }
 
-void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& items,
+void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std::vector<Item>& items,
                             std::vector<std::vector<VectorRecord>>& records_of,
                             std::vector<SyncOutcome>& failed) {
   struct Pending {
@@ -261,7 +288,7 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
   if (live.empty()) return;
 
   std::vector<std::string_view> views(texts.begin(), texts.end());
-  auto embeddings = embedder_->Embed(views);
+  auto embeddings = embedder.Embed(views);
   std::vector<std::optional<Status>> embed_error(live.size());
   std::vector<Embeddings> per_doc;
   if (!embeddings.ok() && embeddings.status().code() == Status::Code::kRemotePermanent && live.size() > 1) {
@@ -270,7 +297,7 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
     size_t t = 0;
     for (size_t i = 0; i < live.size(); ++i) {
       const size_t n = live[i].chunks.size();
-      auto e = embedder_->Embed(std::span<const std::string_view>(views).subspan(t, n));
+      auto e = embedder.Embed(std::span<const std::string_view>(views).subspan(t, n));
       if (e.ok()) {
         per_doc[i] = std::move(e).value();
       } else {
@@ -317,33 +344,28 @@ void SyncEngine::BuildItems(std::vector<Document>& docs, std::vector<Item>& item
 SyncReport SyncEngine::Run(const PassOptions& pass) {
   std::lock_guard run_lock(run_mu_);
   SyncReport report;
-  const int64_t run_start = store_.clock()->NowMs();
-  if (prepared_ && !shadow()) {
-    // Another process may have switched collections (embedder change) since we prepared.
-    auto g = Generation();
-    if (!g.ok() || *g != generation_) prepared_ = false;
-  }
+  PassState ps{pass, store_.clock()->NowMs()};
   if (auto id = store_.BeginSyncRun(pass.kind); id.ok()) {
     report.run_id = *id;
   } else {
-    report.first_error = id.status().message();
+    report.error = id.status();
     return report;
   }
-  if (!prepared_) {
-    Status st = Prepare();
-    if (!st.ok()) {
-      if (st.IsTransient() || st.code() == Status::Code::kRemoteTransient) {
-        // Documents still get their attempt recorded, failing fast with this error.
-        std::lock_guard lock(unreachable_mu_);
-        unreachable_since_ms_ = store_.clock()->NowMs();
-        unreachable_error_ = st.message();
-      } else {
-        report.first_error = st.message();
-        SyncRun run{report.run_id, pass.kind, run_start, std::nullopt, 0, 0, 0, 0, 0, st.message()};
-        (void)store_.FinishSyncRun(run);
-        return report;
-      }
-    }
+  if (auto b = Bound(); b.ok()) {
+    ps.binding = *b;
+    ps.bound = true;
+  } else if (b.status().IsTransient()) {
+    // Documents still get their attempt recorded, failing fast with this error.
+    std::lock_guard lock(unreachable_mu_);
+    unreachable_since_ms_ = store_.clock()->NowMs();
+    unreachable_error_ = b.status().message();
+    ps.binding.embedder = &default_embedder_;
+    if (auto m = store_.ReadCollectionMeta(); m.ok()) ps.binding.generation = m->generation;
+  } else {
+    report.error = b.status();
+    SyncRun run{report.run_id, pass.kind, ps.started_ms, std::nullopt, 0, 0, 0, 0, 0, b.status().message()};
+    (void)store_.FinishSyncRun(run);
+    return report;
   }
 
   if (!shadow()) {
@@ -354,10 +376,10 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
   }
   BatchQueue queue(1);  // one batch built ahead while one is sent
   std::mutex report_mu;
-  std::thread producer([&] { Produce(pass, run_start, queue, report, report_mu); });
+  std::thread producer([&] { Produce(ps, queue, report, report_mu); });
   while (auto batch = queue.Pop()) {
     SyncReport delta;
-    Send(*batch, delta);  // no lock held during network calls
+    Send(ps, *batch, delta);  // no lock held during network calls
     {
       std::lock_guard lock(report_mu);
       report.attempted += delta.attempted;
@@ -368,7 +390,7 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
       report.batches += delta.batches;
       report.chunks += delta.chunks;
       report.max_batch_docs = std::max(report.max_batch_docs, delta.max_batch_docs);
-      if (report.first_error.empty()) report.first_error = delta.first_error;
+      if (report.error.ok()) report.error = delta.error;
       if (pass.on_progress) pass.on_progress(report);
     }
     if (pass.stop && pass.stop->load()) {
@@ -383,21 +405,21 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
   SyncRun run;
   run.id = report.run_id;
   run.kind = pass.kind;
-  run.started_at = run_start;
+  run.started_at = ps.started_ms;
   run.attempted = report.attempted;
   run.synced = report.synced;
   run.failed = report.failed;
   run.deleted = report.deleted;
   run.batches = report.batches;
-  if (!report.first_error.empty()) run.error = report.first_error;
+  if (!report.error.ok()) run.error = report.error.message();
   if (Status st = store_.FinishSyncRun(run); !st.ok()) {
     spdlog::error("could not record the sync run: {}", st.message());
   }
   return report;
 }
 
-void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue& queue,
-                         SyncReport& report, std::mutex& report_mu) {
+void SyncEngine::Produce(PassState& ps, BatchQueue& queue, SyncReport& report, std::mutex& report_mu) {
+  const PassOptions& pass = ps.options;
   DueQuery q;
   q.limit = options_.page_docs;
   q.max_attempts = options_.max_attempts;
@@ -405,7 +427,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
   q.respect_backoff = pass.respect_backoff;
   q.backoff_base_ms = options_.backoff_base_ms;
   q.backoff_max_ms = options_.backoff_max_ms;
-  q.attempted_before = run_start;
+  q.attempted_before = ps.started_ms;
   const size_t max_records = options_.max_batch_records ? options_.max_batch_records
                                                         : std::max<size_t>(1, vectors_.MaxBatchSize());
   const size_t max_request = vectors_.MaxRequestBytes();
@@ -419,15 +441,16 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
     batch = std::make_unique<Batch>();
   };
   auto stopping = [&] { return (pass.stop && pass.stop->load()) || queue.aborted(); };
-  auto fail_now = [&](std::vector<SyncOutcome>& outcomes) {
+  // `why`: the first outcome's error with its code.
+  auto fail_now = [&](std::vector<SyncOutcome>& outcomes, const Status& why) {
     if (outcomes.empty()) return;
     // In shadow mode the documents' own sync state belongs to the active collection.
     auto r = shadow() ? Result<SyncApplyResult>(SyncApplyResult{static_cast<int>(0), static_cast<int>(outcomes.size())})
-                      : store_.ApplySyncOutcomes(outcomes, generation_);
+                      : store_.ApplySyncOutcomes(outcomes, ps.binding.generation);
     std::lock_guard lock(report_mu);
     report.attempted += static_cast<int64_t>(outcomes.size());
     if (r.ok()) report.failed += r->failed;
-    if (report.first_error.empty()) report.first_error = outcomes.front().error;
+    if (report.error.ok()) report.error = why;
     outcomes.clear();
   };
 
@@ -439,7 +462,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
     if (shadow() && docs.ok() && !docs->empty()) shadow_cursor = docs->back().key;
     if (!docs.ok()) {
       std::lock_guard lock(report_mu);
-      if (report.first_error.empty()) report.first_error = docs.status().message();
+      if (report.error.ok()) report.error = docs.status();
       break;
     }
     if (docs->empty()) {
@@ -451,8 +474,8 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
     std::vector<Item> items;
     std::vector<std::vector<VectorRecord>> records_of;
     std::vector<SyncOutcome> invalid;
-    BuildItems(*docs, items, records_of, invalid);
-    fail_now(invalid);
+    BuildItems(*ps.binding.embedder, *docs, items, records_of, invalid);
+    if (!invalid.empty()) fail_now(invalid, Status::InvalidArgument(invalid.front().error));
 
     // Claim the page in one short transaction before the next read, so no row is taken twice.
     std::vector<SendClaim> claims;
@@ -465,10 +488,11 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
                               : store_.ClaimForSend(claims, store_.clock()->NowMs() + options_.lease_ms);
     if (!confirmed.ok()) {
       std::lock_guard lock(report_mu);
-      if (report.first_error.empty()) report.first_error = confirmed.status().message();
+      if (report.error.ok()) report.error = confirmed.status();
       break;
     }
     std::vector<SyncOutcome> embed_failed;
+    Status first_failure;
     for (size_t i = 0; i < items.size(); ++i) {
       Item& it = items[i];
       if (!(*confirmed)[i]) {  // changed since read: the next pass takes the new version
@@ -479,6 +503,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
       if (!it.status.ok()) {
         embed_failed.push_back({SyncOutcome::Kind::kFailed, it.doc.key, it.doc.content_hash, 0,
                                 std::nullopt, it.status.message()});
+        if (first_failure.ok()) first_failure = it.status;
         continue;
       }
       size_t bytes = 256;
@@ -495,6 +520,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
              "a chunk of this document is " + std::to_string(largest >> 20) +
                  " MiB, more than Chroma accepts in one request (" + std::to_string(max_request >> 20) +
                  " MiB); use --chunking markdown, a smaller --chunk-size, or no --store-text"});
+        if (first_failure.ok()) first_failure = Status::InvalidArgument(embed_failed.back().error);
         continue;
       }
       for (const auto& id : it.stale_ids) bytes += id.size() + 4;
@@ -510,7 +536,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
       batch->bytes += bytes;
       batch->items.push_back(std::move(it));
     }
-    fail_now(embed_failed);
+    if (!embed_failed.empty()) fail_now(embed_failed, first_failure);
     // Drained for now, or the sender is idle: send what we have rather than keep Chroma
     // waiting for a full batch (after the first page it is busy and batches fill up).
     if (docs->size() < static_cast<size_t>(options_.page_docs) || queue.SenderIdle()) flush();
@@ -519,7 +545,7 @@ void SyncEngine::Produce(const PassOptions& pass, int64_t run_start, BatchQueue&
   queue.Close();
 }
 
-void SyncEngine::UpsertItems(Batch& batch, size_t begin, size_t end) {
+void SyncEngine::UpsertItems(PassState& ps, Batch& batch, size_t begin, size_t end) {
   // Only live items with records take part.
   size_t rec_begin = SIZE_MAX, rec_end = 0;
   for (size_t i = begin; i < end; ++i) {
@@ -531,20 +557,20 @@ void SyncEngine::UpsertItems(Batch& batch, size_t begin, size_t end) {
   if (rec_begin == SIZE_MAX) return;
   std::span<const VectorRecord> records(batch.records.data() + rec_begin, rec_end - rec_begin);
   const auto t0 = std::chrono::steady_clock::now();
-  Status st = vectors_.Upsert(collection_, records);
+  Status st = vectors_.Upsert(ps.binding.collection, records);
   spdlog::debug("upsert of {} records: {} ms ({})", records.size(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
                 st.ok() ? "ok" : st.message());
   if (st.code() == Status::Code::kNotFound) {
-    Status rec = RecoverCollection();
-    st = rec.ok() ? vectors_.Upsert(collection_, records) : rec;
+    Status rec = RecoverCollection(ps);
+    st = rec.ok() ? vectors_.Upsert(ps.binding.collection, records) : rec;
   }
   if (st.ok()) return;
   if (st.code() == Status::Code::kRemotePermanent && end - begin > 1) {
     // The server rejected the batch as a whole: find the document(s) it objects to.
     const size_t mid = begin + (end - begin) / 2;
-    UpsertItems(batch, begin, mid);
-    UpsertItems(batch, mid, end);
+    UpsertItems(ps, batch, begin, mid);
+    UpsertItems(ps, batch, mid, end);
     return;
   }
   if (st.IsUnreachable()) {
@@ -558,7 +584,7 @@ void SyncEngine::UpsertItems(Batch& batch, size_t begin, size_t end) {
   }
 }
 
-void SyncEngine::Send(Batch& batch, SyncReport& report) {
+void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
   std::vector<int64_t> keys;
   keys.reserve(batch.items.size());
   for (const Item& it : batch.items) keys.push_back(it.doc.key);
@@ -573,14 +599,19 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
       fail_fast = Status::Unavailable(unreachable_error_);
     }
   }
-  if (!fail_fast && !prepared_) {
-    Status st = Prepare();
-    if (!st.ok()) fail_fast = st;
+  if (!fail_fast && !ps.bound) {
+    if (auto b = Bound(); b.ok()) {
+      ps.binding.collection = b->collection;
+      ps.bound = b->generation == ps.binding.generation && b->embedder == ps.binding.embedder;
+      if (!ps.bound) fail_fast = Status::Conflict("the active collection changed during this pass");
+    } else {
+      fail_fast = b.status();
+    }
   }
   if (fail_fast) {
     for (Item& it : batch.items) it.status = *fail_fast;
   } else {
-    UpsertItems(batch, 0, batch.items.size());
+    UpsertItems(ps, batch, 0, batch.items.size());
     // Shrunk documents: drop chunks past the new count (after the upsert, so a document
     // never has zero chunks in the index).
     std::vector<std::string> stale;
@@ -596,13 +627,13 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
       if (it.tombstone) dead.insert(dead.end(), it.stale_ids.begin(), it.stale_ids.end());
     }
     if (!stale.empty()) {
-      Status st = vectors_.Delete(collection_, stale);
+      Status st = vectors_.Delete(ps.binding.collection, stale);
       if (!st.ok() && st.code() != Status::Code::kNotFound) {
         for (size_t i : stale_owner) batch.items[i].status = st.WithContext("deleting stale chunks");
       }
     }
     if (!dead.empty()) {
-      Status st = vectors_.Delete(collection_, dead);
+      Status st = vectors_.Delete(ps.binding.collection, dead);
       if (!st.ok() && st.code() != Status::Code::kNotFound) {
         for (Item& it : batch.items) {
           if (it.tombstone) it.status = st.WithContext("deleting chunks of a removed document");
@@ -647,7 +678,7 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
       applied = st;
     }
   } else {
-    applied = store_.ApplySyncOutcomes(outcomes, generation_);
+    applied = store_.ApplySyncOutcomes(outcomes, ps.binding.generation);
   }
   report.batches += 1;
   report.attempted += static_cast<int64_t>(batch.items.size());
@@ -655,7 +686,7 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
   if (!applied.ok()) {
     // The vector store has the data; SQLite could not record it. The rows stay claimed and
     // are retried by a later pass (idempotent upserts make that safe).
-    if (report.first_error.empty()) report.first_error = applied.status().message();
+    if (report.error.ok()) report.error = applied.status();
     spdlog::error("could not record sync results: {}", applied.status().message());
     return;
   }
@@ -667,7 +698,7 @@ void SyncEngine::Send(Batch& batch, SyncReport& report) {
   report.chunks += chunks;
   for (const Item& it : batch.items) {
     if (!it.status.ok()) {
-      if (report.first_error.empty()) report.first_error = it.status.message();
+      if (report.error.ok()) report.error = it.status;
       break;
     }
   }

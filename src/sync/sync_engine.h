@@ -8,6 +8,15 @@
 // No SQLite transaction is open during any network call. A failing batch fails only its own
 // documents; a batch rejected as a whole (4xx) is bisected so one bad document cannot fail
 // its neighbours.
+//
+// Threading contract: one SyncEngine may be shared by any number of threads (the worker, API
+// jobs, an index run, reindex). Run() passes are serialised (one pass at a time per engine;
+// the second caller waits). The collection binding (active collection, its embedder and the
+// collection generation, reconciled with the meta table in one transaction) is guarded by its
+// own lock: Prepare() and Bound() may be called from any thread, also while a pass runs; a
+// pass works on a snapshot taken when it starts and notices a switch made meanwhile (its
+// outcomes are then discarded, not recorded against the new collection). Passes in other
+// processes are kept off the same documents by per-document send leases (DocumentStore).
 #pragma once
 
 #include <atomic>
@@ -15,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +93,14 @@ class WorkFeed {
   bool done_ = false;
 };
 
+// Which collection writes go to, and with which embedder. `generation` is the meta
+// collection_generation it was resolved under (bumped by every embedder switch).
+struct CollectionBinding {
+  CollectionRef collection;
+  Embedder* embedder = nullptr;
+  int64_t generation = 0;
+};
+
 struct SyncReport {
   int64_t run_id = 0;
   int64_t attempted = 0;  // documents taken (upserts and deletes)
@@ -93,10 +111,13 @@ struct SyncReport {
   int64_t batches = 0;
   int64_t chunks = 0;      // chunks upserted
   int max_batch_docs = 0;  // largest batch, in documents
-  std::string first_error;
+  Status error;            // the first error of the pass (ok when there was none)
   bool stopped = false;    // ended by the stop flag
   bool unreachable = false;  // the server did not answer at all (set by the retry worker)
 };
+
+// Deletes the collection a previous embedder switch retired (meta collection_to_drop), if any.
+Status DropRetiredCollection(DocumentStore& store, VectorStore& vectors);
 
 class SyncEngine {
  public:
@@ -105,49 +126,50 @@ class SyncEngine {
   SyncEngine(const SyncEngine&) = delete;
   SyncEngine& operator=(const SyncEngine&) = delete;
 
-  // Resolves the active collection (creating it when absent) and checks that SQLite and the
-  // vector store agree: the embedder must be the one recorded in SQLite (else Conflict: mixing
-  // vector spaces would corrupt search), and a collection recreated behind our back (new id)
-  // makes every document pending again so it is fully re-upserted.
-  // Called by Run() when needed; Unavailable/Timeout when the server is down.
+  // (Re)binds now: resolves the active collection (creating it when absent) and checks that
+  // SQLite and the vector store agree. The embedder must be the one recorded in SQLite (a
+  // different one is followed through SyncOptions::resolve_embedder, else Conflict: mixing
+  // vector spaces would corrupt search); a collection recreated behind our back (new id) makes
+  // every document pending again so it is fully re-upserted. Meta is reconciled in one
+  // transaction. Unavailable/Timeout when the server is down.
   Status Prepare();
+
+  // The current binding, binding first when there is none yet or another process switched
+  // collections since.
+  Result<CollectionBinding> Bound();
 
   // One sync pass recorded as a sync_runs row; see the file comment. Never fails as a whole:
   // errors are per document (and the first one is in the report).
   SyncReport Run(const PassOptions& pass);
 
-  // The collection writes go to (valid after a successful Prepare()).
-  const CollectionRef& collection() const { return collection_; }
-  Embedder& embedder() const { return *embedder_; }
   const SyncOptions& options() const { return options_; }
 
  private:
   struct Batch;
   struct Item;
+  struct PassState;
   class BatchQueue;
-  void Produce(const PassOptions& pass, int64_t run_start, BatchQueue& queue,
-               SyncReport& report, std::mutex& report_mu);
+  Result<CollectionBinding> BindLocked();
+  void Produce(PassState& ps, BatchQueue& queue, SyncReport& report, std::mutex& report_mu);
   // Chunks and embeds a page of documents into items and their records (records_of[i] for
   // items[i]); documents that cannot be sent at all go to `failed`.
-  void BuildItems(std::vector<Document>& docs, std::vector<Item>& items,
+  void BuildItems(Embedder& embedder, std::vector<Document>& docs, std::vector<Item>& items,
                   std::vector<std::vector<VectorRecord>>& records_of,
                   std::vector<SyncOutcome>& failed);
-  void Send(Batch& batch, SyncReport& report);
+  void Send(PassState& ps, Batch& batch, SyncReport& report);
   // Upserts the records of items[begin, end); on a whole-batch rejection, bisects.
-  void UpsertItems(Batch& batch, size_t begin, size_t end);
-  Status RecoverCollection();
+  void UpsertItems(PassState& ps, Batch& batch, size_t begin, size_t end);
+  Status RecoverCollection(PassState& ps);
 
   bool shadow() const { return !options_.shadow_collection.empty(); }
-  Result<int64_t> Generation();
 
   DocumentStore& store_;
   VectorStore& vectors_;
-  Embedder* embedder_;
-  SyncOptions options_;
+  Embedder& default_embedder_;
+  const SyncOptions options_;
   std::mutex run_mu_;  // one pass at a time per engine
-  CollectionRef collection_;
-  bool prepared_ = false;
-  int64_t generation_ = 0;  // meta collection_generation this engine prepared against
+  std::mutex binding_mu_;
+  std::optional<CollectionBinding> binding_;  // guarded by binding_mu_
   std::mutex unreachable_mu_;
   int64_t unreachable_since_ms_ = 0;
   std::string unreachable_error_;

@@ -1,6 +1,6 @@
 #include "util/status.h"
 
-namespace kb {
+namespace kbindex {
 
 const char* Status::CodeName(Code code) {
   switch (code) {
@@ -26,4 +26,4 @@ std::string Status::ToString() const {
   return std::string(CodeName(code_)) + ": " + message_;
 }
 
-}  // namespace kb
+}  // namespace kbindex

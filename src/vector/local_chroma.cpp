@@ -1,6 +1,7 @@
 #include "vector/local_chroma.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -35,6 +36,15 @@ std::string ExeDir() {
   if (n <= 0) return "";
   buf[n] = '\0';
   return std::filesystem::path(buf).parent_path().string();
+}
+
+// The folder of the binary this code is in: libkbindex.so when linked into an application.
+std::string ModuleDir() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&ModuleDir), &info) == 0 || info.dli_fname == nullptr) return "";
+  std::error_code ec;
+  const auto path = std::filesystem::canonical(info.dli_fname, ec);
+  return ec ? "" : path.parent_path().string();
 }
 
 bool ProcessAlive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
@@ -80,25 +90,47 @@ int LocalChroma::FreePort() {
   return port;
 }
 
-Result<std::string> LocalChroma::FindHome(const std::string& configured) {
-  std::vector<std::string> candidates;
-  if (!configured.empty()) candidates.push_back(configured);
-  if (const char* env = std::getenv("KBINDEX_CHROMA_HOME")) candidates.emplace_back(env);
+std::vector<std::string> LocalChroma::HomeCandidates(const std::string& configured) {
+  std::vector<std::string> c;
+  if (!configured.empty()) return {configured};
+  // Install-relative: beside the kbindex binary, or beside libkbindex.so for an application
+  // that links the library (wherever the prefix was moved to).
   const std::string exe = ExeDir();
-  if (!exe.empty()) {
-    candidates.push_back(exe + "/../.chroma");     // build/kbindex in a checkout
-    candidates.push_back(exe + "/../../.chroma");  // build/tests/...
-    candidates.push_back(exe + "/../share/kbindex/chroma");  // installed
+  const std::string module = ModuleDir();
+  if (!exe.empty()) c.push_back(exe + "/" KBINDEX_BIN_TO_CHROMA);
+  if (!module.empty() && module != exe) c.push_back(module + "/" KBINDEX_LIB_TO_CHROMA);
+  if (const char* env = std::getenv("KBINDEX_CHROMA_HOME"); env && *env) c.emplace_back(env);
+  // A per-user install (kbindex-install-chroma without write access to the prefix).
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    c.push_back(std::string(xdg) + "/kbindex/chroma");
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    c.push_back(std::string(home) + "/.local/share/kbindex/chroma");
   }
-  candidates.push_back(std::string(KBINDEX_SOURCE_DIR) + "/.chroma");
+  // A build tree inside a checkout (build/kbindex, build/tests/..., build/tools/...).
+  for (const std::string& dir : {exe, module}) {
+    if (dir.empty()) continue;
+    for (const char* up : {"/..", "/../..", "/../../.."}) c.push_back(dir + up + "/.chroma");
+  }
+  return c;
+}
+
+Result<std::string> LocalChroma::FindHome(const std::string& configured) {
+  const std::vector<std::string> candidates = HomeCandidates(configured);
   for (const auto& c : candidates) {
     if (Exists(c + kCli)) return std::filesystem::weakly_canonical(c).string();
   }
+  if (!configured.empty()) {
+    return Status::NotFound("no Chroma server in " + configured + " (chroma_home): it must hold node_modules/chromadb");
+  }
+  std::string looked = candidates.size() > 1 ? candidates[0] : "";
+  const std::string installer =
+      ExeDir().empty() ? std::string("kbindex-install-chroma")
+                       : std::filesystem::weakly_canonical(ExeDir() + "/kbindex-install-chroma").string();
   return Status::NotFound(
-      "no local Chroma server is installed (looked for node_modules/chromadb in " +
-      (configured.empty() ? std::string("the checkout's .chroma/") : configured) +
-      "); run tools/setup (or tools/chroma install), or point kbindex at a running server with "
-      "--chroma-url / KBINDEX_CHROMA_URL");
+      "the managed Chroma server is not installed (looked in " + looked +
+      ", $KBINDEX_CHROMA_HOME and ~/.local/share/kbindex/chroma). Install the pinned server with `" + installer +
+      "` (needs Node.js and npm), or from a kbindex checkout with `tools/setup --prefix PREFIX`; or set "
+      "KBINDEX_CHROMA_HOME to a folder holding node_modules/chromadb; or use a running server: --chroma-url URL");
 }
 
 Result<std::unique_ptr<LocalChroma>> LocalChroma::Start(const LocalChromaOptions& options) {

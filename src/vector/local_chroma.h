@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "util/status.h"
 
@@ -48,8 +49,12 @@ class LocalChroma {
   Status Restart();
   bool Running() const;
 
-  // Where the chroma npm package is installed, or NotFound with what to run.
+  // Where the pinned chroma npm package is installed, or NotFound saying what to run. Looks in
+  // `configured` (only, when given), then install-relative (<prefix>/share/kbindex/chroma beside
+  // the binary or libkbindex.so), then $KBINDEX_CHROMA_HOME, then a per-user install
+  // ($XDG_DATA_HOME/kbindex/chroma), then a checkout's .chroma/ (build trees).
   static Result<std::string> FindHome(const std::string& configured);
+  static std::vector<std::string> HomeCandidates(const std::string& configured);
   // A free TCP port on 127.0.0.1.
   static int FreePort();
 

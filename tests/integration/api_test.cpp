@@ -252,7 +252,54 @@ TEST_F(ApiTest, IndexAndReindexJobsReportProgressAndResults) {
   json job = WaitJob(json::parse(r->body)["job"]);
   EXPECT_EQ(job["state"], "succeeded") << job.dump();
   EXPECT_EQ(job["result"]["documents"], 30);
-  EXPECT_EQ(client_->Post("/v1/reindex", R"({"embedder":"ollama"})", "application/json")->status, 400);
+  EXPECT_EQ(job["result"]["switched"], false);
+  EXPECT_EQ(client_->Post("/v1/reindex", R"({"embedder":"word2vec"})", "application/json")->status, 400);
+}
+
+TEST_F(ApiTest, ReindexWithAnEmbedderSwitchesWithoutAZeroResultWindow) {
+  static const char* kWords[] = {"harbour", "orchard", "violin", "glacier", "pepper", "copper", "meadow",
+                                 "lantern", "cobalt", "saffron", "tundra", "falcon"};
+  for (int i = 0; i < 300; ++i) {
+    std::string body = "# Note " + std::to_string(i) + "\n";
+    for (int w = 0; w < 8; ++w) body += std::string(kWords[(i * 5 + w * 7) % 12]) + std::to_string(i % 17) + " ";
+    Put("s" + std::to_string(i), json{{"body", body}}, 201);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Get("/v1/stats")["sync"]["synced"] == 300; }));
+  EXPECT_EQ(Get("/v1/stats")["embedder"], "hash-v1:384");
+
+  // A second client searches semantically for as long as the switch runs.
+  std::atomic<bool> done{false};
+  std::atomic<int> queries{0}, empty{0}, errors{0};
+  std::thread searcher([&] {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_default_headers({{"Authorization", "Bearer " + token_}});
+    while (!done) {
+      auto r = c.Get("/v1/search?mode=semantic&k=5&q=lantern3+harbour3");
+      ++queries;
+      if (!r || r->status != 200) {
+        ++errors;
+        continue;
+      }
+      json j = json::parse(r->body, nullptr, false);
+      if (j.value("degraded", true) || j["results"].empty()) ++empty;
+    }
+  });
+  auto r = client_->Post("/v1/reindex", R"({"embedder":"hash","dims":256})", "application/json");
+  ASSERT_EQ(r->status, 202) << r->body;
+  json job = WaitJob(json::parse(r->body)["job"]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // some queries after the switch
+  done = true;
+  searcher.join();
+  EXPECT_EQ(job["state"], "succeeded") << job.dump();
+  EXPECT_EQ(job["result"]["switched"], true);
+  EXPECT_EQ(job["result"]["embedder"], "hash-v1:256");
+  EXPECT_GT(queries.load(), 10);
+  EXPECT_EQ(empty.load(), 0) << "a semantic search came back empty or degraded during the switch";
+  EXPECT_EQ(errors.load(), 0);
+  json stats = Get("/v1/stats");
+  EXPECT_EQ(stats["embedder"], "hash-v1:256");
+  EXPECT_EQ(stats["sync"]["synced"], 300);
+  EXPECT_EQ(stats["chroma"]["count"], 300);
 }
 
 }  // namespace

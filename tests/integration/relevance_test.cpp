@@ -29,8 +29,9 @@ TEST(RelevanceTest, HybridRanksTheRightNoteFirstAtLeastAsOftenAsEitherSide) {
   json queries = json::parse(in);
   ASSERT_GE(queries.size(), 10u);
 
-  Config cfg;
-  SemanticIndex semantic(*h.store, *h.client, h.embedder, cfg);
+  ChunkerOptions chunker;
+  chunker.max_bytes = 1500;
+  SemanticIndex semantic(*h.store, *h.client, h.embedder, nullptr, chunker, "kbindex");
   Searcher searcher(*h.store, &semantic);
   const SearchMode modes[] = {SearchMode::kKeyword, SearchMode::kSemantic, SearchMode::kHybrid};
   int top1[3] = {0, 0, 0};

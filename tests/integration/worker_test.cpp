@@ -105,10 +105,8 @@ TEST(ReindexIntegrationTest, SearchNeverSeesAnEmptyCollectionDuringReindex) {
   ASSERT_TRUE(h.ready());
   PutSynthetic(*h.store, 3000);
   ASSERT_EQ(h.Sync().synced, 3000);
-  Config cfg;
-  cfg.collection = "kbindex";
   auto searcher_client = h.chroma.Client();
-  SemanticIndex index(*h.store, *searcher_client, h.embedder, cfg);
+  SemanticIndex index(*h.store, *searcher_client, h.embedder, nullptr, h.options.chunker, "kbindex");
   std::atomic<bool> done{false};
   std::atomic<int> queries{0}, empty{0}, errors{0};
   std::thread searcher([&] {
@@ -144,10 +142,17 @@ TEST(ReindexIntegrationTest, EmbedderSwitchKeepsSemanticSearchAnsweringAndDropsT
   ASSERT_TRUE(h.ready());
   PutSynthetic(*h.store, 1000);
   ASSERT_EQ(h.Sync().synced, 1000);
-  Config cfg;
-  cfg.collection = "kbindex";
   auto searcher_client = h.chroma.Client();
-  SemanticIndex index(*h.store, *searcher_client, h.embedder, cfg);  // starts on hash-v1:384
+  // Follows the database's embedder (used by the searcher thread only).
+  std::map<std::string, std::unique_ptr<Embedder>> made;
+  EmbedderResolver follow = [&made](const std::string& id) -> Result<Embedder*> {
+    auto& e = made[id];
+    if (!e) {
+      KB_ASSIGN_OR_RETURN(e, MakeEmbedderForId(id, EmbedderSpec{}));
+    }
+    return e.get();
+  };
+  SemanticIndex index(*h.store, *searcher_client, h.embedder, follow, h.options.chunker, "kbindex");  // hash-v1:384
   auto before = index.Search("lantern harbour topic5", 5, "");
   ASSERT_TRUE(before.ok() && !before->empty());
 

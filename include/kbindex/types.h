@@ -1,0 +1,303 @@
+// The values kbindex's operations take and return. Plain structs of standard types: they are
+// what the library's API (kbindex.h), the CLI's `--json` output and the HTTP API describe.
+// Times are Unix milliseconds (UTC).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kbindex/status.h"
+
+namespace kbindex {
+
+// How far Chroma has caught up with a document.
+enum class SyncState { kPending, kSynced, kFailed };
+KBINDEX_EXPORT const char* SyncStateName(SyncState s);  // "pending" | "synced" | "failed"
+
+// ---------------------------------------------------------------- notes
+
+struct NoteSync {
+  SyncState state = SyncState::kPending;
+  int attempts = 0;
+  std::optional<int64_t> last_attempt_ms;
+  std::optional<std::string> error;        // why the last attempt failed
+  std::optional<std::string> synced_hash;  // the content hash Chroma holds
+  int chunks = 0;                          // chunks Chroma holds for synced_hash
+};
+
+// One document as SQLite knows it.
+struct Note {
+  std::string id;      // "<source>:<relative path>" for files, the caller's id for API notes
+  std::string source;  // folder source name, or "api"
+  std::optional<std::string> path;  // relative to the source folder; none for API notes
+  std::string title;
+  std::string body;                   // empty unless asked for
+  std::string metadata_json = "{}";   // a JSON object (frontmatter or API metadata)
+  std::string content_hash;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  std::optional<int64_t> deleted_ms;  // set while a deletion waits for Chroma
+  std::optional<int64_t> file_size;
+  NoteSync sync;
+};
+
+// A note pushed by the application (source "api").
+struct NoteInput {
+  std::string id;  // 1..512 of letters, digits and . _ - ~ : / @ +
+  std::string title;  // empty: the first heading, else the id
+  std::string body;   // UTF-8, at most Options::max_file_bytes
+  std::string metadata_json = "{}";  // object of strings, numbers, booleans, or lists of them
+};
+
+enum class WriteOutcome { kCreated, kUpdated, kRestored, kUnchanged };
+KBINDEX_EXPORT const char* WriteOutcomeName(WriteOutcome o);  // created|updated|restored|unchanged
+
+struct PutResult {
+  std::string id;
+  WriteOutcome outcome = WriteOutcome::kCreated;
+  SyncState sync_state = SyncState::kPending;
+  std::string content_hash;
+};
+
+struct DeleteResult {
+  std::string id;
+  // True when the note never reached Chroma and its row is gone at once; false when the
+  // deletion waits for the next sync (the note is out of every search already).
+  bool purged = false;
+};
+
+// ---------------------------------------------------------------- indexing folders
+
+struct SkippedFile {
+  std::string source;
+  std::string path;
+  std::string reason;  // stable code: invalid_utf8, binary, too_large, unreadable, id_conflict, ...
+  std::string detail;  // human-readable
+  std::optional<int64_t> size;
+  int64_t seen_ms = 0;
+};
+
+// One sync pass.
+struct SyncSummary {
+  int64_t run_id = 0;
+  int64_t attempted = 0;  // documents taken (upserts and deletes)
+  int64_t synced = 0;
+  int64_t failed = 0;
+  int64_t deleted = 0;     // removed from Chroma and purged
+  int64_t superseded = 0;  // changed while in flight: left pending for the next pass
+  int64_t batches = 0;
+  int64_t chunks = 0;      // chunks upserted
+  bool stopped = false;    // ended early by cancellation
+  bool unreachable = false;  // Chroma did not answer (a worker pass then touches nothing)
+  Status error;            // the first error, ok when there was none
+};
+
+struct FolderReport {
+  std::string folder;  // as given
+  std::string source;
+  std::string root;    // absolute
+  int64_t files = 0;   // files matching the include patterns
+  int64_t added = 0;
+  int64_t changed = 0;
+  int64_t restored = 0;
+  int64_t unchanged = 0;
+  int64_t removed = 0;
+  int64_t files_read = 0;
+  std::vector<SkippedFile> skipped;
+  Status status;  // not ok: this folder was not (fully) indexed, e.g. the safety valve tripped
+};
+
+struct IndexProgress {
+  std::string phase;   // "scan" | "sync"
+  std::string folder;  // scan: the folder being scanned
+  int64_t files = 0;   // scan: files seen so far
+  int64_t written = 0; // scan: documents written so far
+  SyncSummary sync;    // sync: the running totals
+};
+
+struct IndexRequest {
+  std::vector<std::string> folders;  // empty: Options::folders
+  std::string source_name;           // empty: each folder's base name
+  bool allow_mass_delete = false;    // let a scan remove more than 90% of a source
+  bool sync = true;                  // false: write SQLite only (sync later)
+  std::function<void(const IndexProgress&)> on_progress;  // called from worker threads
+  const std::atomic<bool>* cancel = nullptr;  // finish the batch in hand, then return
+};
+
+struct IndexReport {
+  std::vector<FolderReport> folders;
+  std::optional<SyncSummary> sync;  // the sync pass that followed the scan, when it ran
+  Status sync_status;  // why there was no sync (Chroma unavailable); the notes wait as pending
+  // True when every folder was indexed and every document synced.
+  bool ok() const {
+    for (const FolderReport& f : folders) {
+      if (!f.status.ok()) return false;
+    }
+    return sync_status.ok() && (!sync || (sync->failed == 0 && !sync->stopped));
+  }
+};
+
+// ---------------------------------------------------------------- search
+
+enum class SearchMode { kKeyword, kSemantic, kHybrid };
+KBINDEX_EXPORT const char* SearchModeName(SearchMode m);
+KBINDEX_EXPORT Result<SearchMode> ParseSearchMode(const std::string& s);
+
+struct SearchRequest {
+  std::string query;
+  std::optional<SearchMode> mode;  // none: hybrid when Chroma is available, else keyword
+  int k = 10;                      // 1..1000
+  std::string source;              // only this source; empty: all
+  bool raw = false;                // the query is FTS5 syntax (keyword side)
+  std::string mark_open = "**";    // around matched words in keyword snippets
+  std::string mark_close = "**";
+};
+
+struct SearchHit {
+  std::string id;
+  std::string title;
+  std::optional<std::string> path;
+  std::string source;
+  std::string snippet;
+  double score = 0;
+  SyncState sync_state = SyncState::kPending;
+  int keyword_rank = 0;   // 1-based; 0: not found by keyword search
+  int semantic_rank = 0;  // 1-based; 0: not found by semantic search
+  std::optional<double> similarity;  // cosine similarity of the best chunk (semantic hits)
+  std::string heading;    // heading path of the best semantic chunk
+};
+
+struct SearchResults {
+  SearchMode mode = SearchMode::kKeyword;
+  std::vector<SearchHit> hits;
+  bool degraded = false;  // the semantic side was unavailable: keyword results only
+  std::string degraded_reason;
+};
+
+// ---------------------------------------------------------------- state and maintenance
+
+struct SyncRunInfo {
+  int64_t id = 0;
+  std::string kind;  // index | sync | worker | reindex | repair | api-sync | ...
+  int64_t started_ms = 0;
+  std::optional<int64_t> finished_ms;
+  int64_t attempted = 0;
+  int64_t synced = 0;
+  int64_t failed = 0;
+  int64_t deleted = 0;
+  int64_t batches = 0;
+  std::optional<std::string> error;
+};
+
+struct ChromaState {
+  bool reachable = false;
+  std::optional<int64_t> count;  // records in the active collection
+  std::string url;
+  std::string error;
+};
+
+struct Stats {
+  int64_t documents = 0;   // live
+  int64_t tombstoned = 0;  // deleted, waiting for their Chroma delete
+  int64_t synced = 0;
+  int64_t pending = 0;
+  int64_t failed = 0;
+  int64_t exhausted = 0;   // failed with attempts used up: wait for `retry`
+  int max_attempts = 3;
+  int64_t skipped = 0;
+  std::optional<SyncRunInfo> last_sync_run;
+  std::optional<int64_t> oldest_pending_age_s;
+  std::string embedder;
+  std::string collection;
+  std::optional<ChromaState> chroma;
+};
+
+struct Failure {
+  std::string id;
+  int attempts = 0;
+  bool exhausted = false;
+  std::optional<int64_t> last_attempt_ms;
+  bool deleted = false;  // the failing operation is the note's deletion
+  std::string error;
+};
+
+struct WorkerOptions {
+  int64_t interval_ms = 0;  // 0: Options::worker_interval_s
+  int batch = 0;            // 0: Options::worker_batch
+};
+
+struct WorkerState {
+  bool running = false;
+  int64_t passes = 0;
+  std::optional<int64_t> last_pass_ms;
+  std::optional<int64_t> next_pass_ms;
+  int consecutive_errors = 0;
+  std::string last_error;
+};
+
+struct Health {
+  bool ok = true;
+  std::vector<std::string> reasons;  // what is degraded, one line each
+  bool sqlite_ok = true;
+  std::string sqlite_error;
+  bool chroma_ok = false;
+  std::string chroma_error;
+  std::string chroma_url;
+  std::optional<WorkerState> worker;
+};
+
+struct ReindexRequest {
+  // Switch to another embedder (builds a new collection beside the active one, then swaps):
+  // "hash" | "ollama" | "openai", with model/url/dims as for Options. Empty: re-embed in place
+  // with the configured embedder (which switches when it differs from the recorded one).
+  std::string embedder;
+  std::string embed_model;
+  std::string embed_url;
+  int embed_dims = 0;
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const std::string& phase, const SyncSummary&)> on_progress;
+};
+
+struct ReindexReport {
+  std::string collection;           // active when done
+  std::string previous_collection;  // set when a switch happened
+  std::string embedder;             // active when done
+  bool switched = false;
+  bool dropped_previous = false;
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t failed = 0;
+  int64_t orphans_deleted = 0;
+};
+
+struct VerifyReport {
+  int64_t rows = 0;
+  int64_t unsynced_rows = 0;
+  int64_t expected_chunks = 0;
+  int64_t chroma_chunks = 0;
+  int64_t missing = 0;  // chunks a synced document must have, absent from Chroma
+  int64_t stale = 0;    // chunks carrying another content hash
+  int64_t orphans = 0;  // records no row accounts for
+  std::vector<std::string> drifted_documents;  // a sample
+  std::vector<std::string> orphan_sample;
+  std::string integrity = "ok";  // SQLite + FTS5 integrity, or what is wrong
+  bool consistent() const { return missing == 0 && stale == 0 && orphans == 0 && integrity == "ok"; }
+};
+
+struct VerifyRequest {
+  bool repair = false;  // mark drifted documents pending, delete orphans, sync, verify again
+};
+
+struct VerifyResult {
+  VerifyReport before;
+  std::optional<SyncSummary> repair;
+  std::optional<VerifyReport> after;
+  // True when the index is (now) consistent with SQLite.
+  bool ok() const { return after ? after->consistent() : before.consistent(); }
+};
+
+}  // namespace kbindex

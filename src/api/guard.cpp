@@ -1,0 +1,76 @@
+#include "api/guard.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "api/token.h"
+
+namespace kb::api {
+
+bool IsLoopbackHost(const std::string& host_header) {
+  std::string h = host_header;
+  if (h.empty()) return false;
+  if (h.front() == '[') {  // [::1]:port
+    const auto close = h.find(']');
+    if (close == std::string::npos) return false;
+    const std::string rest = h.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    return h.substr(1, close - 1) == "::1";
+  }
+  const auto colon = h.find(':');
+  if (colon != std::string::npos) {
+    if (h.find(':', colon + 1) != std::string::npos) return h == "::1";  // bare IPv6
+    const std::string port = h.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) return false;
+    h = h.substr(0, colon);
+  }
+  for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (h == "localhost" || h == "localhost.") return true;
+  // 127.0.0.0/8, dotted quad only.
+  unsigned a, b, c, d;
+  char tail;
+  if (std::sscanf(h.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
+    return a == 127 && b < 256 && c < 256 && d < 256;
+  }
+  return false;
+}
+
+std::optional<HttpResponse> Guard(HttpRequest& req, const GuardOptions& o,
+                                  std::vector<std::pair<std::string, std::string>>& cors_headers) {
+  HttpResponse res;
+  const std::string host = req.Header("Host");
+  if (!IsLoopbackHost(host)) {
+    res.Error(403, "forbidden_host",
+              "requests must be addressed to localhost or 127.0.0.1 (Host '" + host.substr(0, 100) + "' refused)");
+    return res;
+  }
+  const std::string origin = req.Header("Origin");
+  const bool origin_allowed =
+      !origin.empty() && std::find(o.cors_origins.begin(), o.cors_origins.end(), origin) != o.cors_origins.end();
+  if (origin_allowed) {
+    cors_headers.emplace_back("Access-Control-Allow-Origin", origin);
+    cors_headers.emplace_back("Vary", "Origin");
+    cors_headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    cors_headers.emplace_back("Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS");
+  }
+  if (req.method == "OPTIONS") {
+    if (origin_allowed) {
+      res.status = 204;
+      res.content_type.clear();
+    } else {
+      res.Error(403, "cors_forbidden", "cross-origin requests are not allowed from this origin");
+    }
+    return res;
+  }
+  const std::string auth = req.Header("Authorization");
+  req.authorized = auth.rfind("Bearer ", 0) == 0 && TokensEqual(auth.substr(7), o.token);
+  const bool is_public = std::find(o.public_paths.begin(), o.public_paths.end(), req.path) != o.public_paths.end();
+  if (!req.authorized && !is_public) {
+    res.Header("WWW-Authenticate", "Bearer");
+    res.Error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token from the token file>)");
+    return res;
+  }
+  return std::nullopt;
+}
+
+}  // namespace kb::api

@@ -1,0 +1,223 @@
+#include "app/json_shapes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "util/clock.h"
+#include "util/status.h"
+
+namespace kb::app {
+
+using json = nlohmann::json;
+
+namespace {
+
+json OptTime(const std::optional<int64_t>& t) { return t ? json(FormatIsoTime(*t)) : json(nullptr); }
+json OptText(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
+json ErrorOrNull(const Status& st) { return st.ok() ? json(nullptr) : json(st.message()); }
+
+json VerifyReportToJson(const kbindex::VerifyReport& v) {
+  const bool converged = v.consistent() && v.unsynced_rows == 0 && v.expected_chunks == v.chroma_chunks;
+  return json{{"consistent", v.consistent()},
+              {"converged", converged},
+              {"rows", v.rows},
+              {"unsyncedRows", v.unsynced_rows},
+              {"expectedChunks", v.expected_chunks},
+              {"chromaChunks", v.chroma_chunks},
+              {"missing", v.missing},
+              {"stale", v.stale},
+              {"orphans", v.orphans},
+              {"driftedDocuments", v.drifted_documents},
+              {"orphanSample", v.orphan_sample},
+              {"integrity", v.integrity}};
+}
+
+}  // namespace
+
+json SyncRunToJson(const kbindex::SyncRunInfo& r) {
+  return json{{"id", r.id},
+              {"kind", r.kind},
+              {"started", FormatIsoTime(r.started_ms)},
+              {"finished", OptTime(r.finished_ms)},
+              {"attempted", r.attempted},
+              {"synced", r.synced},
+              {"failed", r.failed},
+              {"deleted", r.deleted},
+              {"batches", r.batches},
+              {"error", OptText(r.error)}};
+}
+
+json StatsToJson(const kbindex::Stats& s) {
+  json last = s.last_sync_run ? SyncRunToJson(*s.last_sync_run) : json(nullptr);
+  json j;
+  j["documents"] = s.documents;
+  j["tombstoned"] = s.tombstoned;
+  j["sync"] = json{{"synced", s.synced},       {"pending", s.pending},
+                   {"failed", s.failed},       {"exhausted", s.exhausted},
+                   {"maxAttempts", s.max_attempts}, {"lastSyncRun", last}};
+  j["skipped"] = s.skipped;
+  j["lastSyncRun"] = last;
+  j["oldestPendingAgeSeconds"] = s.oldest_pending_age_s ? json(*s.oldest_pending_age_s) : json(nullptr);
+  if (!s.embedder.empty()) j["embedder"] = s.embedder;
+  if (!s.collection.empty()) j["collection"] = s.collection;
+  if (s.chroma) {
+    json c{{"reachable", s.chroma->reachable},
+           {"count", s.chroma->count ? json(*s.chroma->count) : json(nullptr)}};
+    if (!s.chroma->url.empty()) c["url"] = s.chroma->url;
+    if (!s.chroma->error.empty()) c["error"] = s.chroma->error;
+    j["chroma"] = c;
+  }
+  return j;
+}
+
+json NoteToJson(const kbindex::Note& d, bool include_body) {
+  json meta = json::parse(d.metadata_json, nullptr, false);
+  if (meta.is_discarded()) meta = json::object();
+  json j{{"id", d.id},
+         {"source", d.source},
+         {"path", OptText(d.path)},
+         {"title", d.title},
+         {"metadata", meta},
+         {"contentHash", d.content_hash},
+         {"created", FormatIsoTime(d.created_ms)},
+         {"updated", FormatIsoTime(d.updated_ms)},
+         {"deleted", OptTime(d.deleted_ms)},
+         {"sync",
+          {{"status", kbindex::SyncStateName(d.sync.state)},
+           {"attempts", d.sync.attempts},
+           {"lastAttempt", OptTime(d.sync.last_attempt_ms)},
+           {"error", OptText(d.sync.error)},
+           {"syncedHash", OptText(d.sync.synced_hash)},
+           {"chunks", d.sync.chunks}}}};
+  if (d.file_size) j["fileSize"] = *d.file_size;
+  if (include_body) j["body"] = d.body;
+  return j;
+}
+
+json SkippedToJson(const kbindex::SkippedFile& f) {
+  return json{{"source", f.source},
+              {"path", f.path},
+              {"reason", f.reason},
+              {"detail", f.detail},
+              {"size", f.size ? json(*f.size) : json(nullptr)},
+              {"seen", FormatIsoTime(f.seen_ms)}};
+}
+
+json FailureToJson(const kbindex::Failure& f) {
+  return json{{"id", f.id},
+              {"attempts", f.attempts},
+              {"exhausted", f.exhausted},
+              {"lastAttempt", OptTime(f.last_attempt_ms)},
+              {"deleted", f.deleted},
+              {"error", f.error}};
+}
+
+json SearchResultsToJson(const kbindex::SearchResults& r, const std::string& query) {
+  json hits = json::array();
+  for (const kbindex::SearchHit& h : r.hits) {
+    json found = json::array();
+    if (h.keyword_rank) found.push_back("keyword");
+    if (h.semantic_rank) found.push_back("semantic");
+    json hit{{"id", h.id},
+             {"title", h.title},
+             {"path", OptText(h.path)},
+             {"source", h.source},
+             {"snippet", h.snippet},
+             {"score", h.score},
+             {"foundBy", found},
+             {"syncStatus", kbindex::SyncStateName(h.sync_state)}};
+    if (h.similarity) hit["similarity"] = *h.similarity;
+    if (!h.heading.empty()) hit["heading"] = h.heading;
+    hits.push_back(std::move(hit));
+  }
+  json j{{"query", query},
+         {"mode", kbindex::SearchModeName(r.mode)},
+         {"degraded", r.degraded},
+         {"results", hits}};
+  if (r.degraded) j["degradedReason"] = r.degraded_reason;
+  return j;
+}
+
+json SyncSummaryToJson(const kbindex::SyncSummary& r) {
+  return json{{"synced", r.synced},     {"failed", r.failed},   {"deleted", r.deleted},
+              {"chunks", r.chunks},     {"batches", r.batches}, {"superseded", r.superseded},
+              {"stopped", r.stopped},   {"error", ErrorOrNull(r.error)}};
+}
+
+json FolderReportToJson(const kbindex::FolderReport& r) {
+  json skipped = json::array();
+  for (const auto& s : r.skipped) skipped.push_back(SkippedToJson(s));
+  json j{{"folder", r.folder},       {"source", r.source},       {"root", r.root},
+         {"files", r.files},         {"added", r.added},         {"changed", r.changed},
+         {"restored", r.restored},   {"unchanged", r.unchanged}, {"removed", r.removed},
+         {"filesRead", r.files_read}, {"skipped", skipped}};
+  if (!r.status.ok()) j["error"] = r.status.message();
+  return j;
+}
+
+json IndexReportToJson(const kbindex::IndexReport& r) {
+  json scans = json::array();
+  for (const auto& f : r.folders) scans.push_back(FolderReportToJson(f));
+  json out{{"scans", scans}};
+  if (r.sync) {
+    out["sync"] = SyncSummaryToJson(*r.sync);
+  } else if (!r.sync_status.ok()) {
+    out["sync"] = json{{"error", r.sync_status.message()}};
+  }
+  return out;
+}
+
+json ReindexReportToJson(const kbindex::ReindexReport& r) {
+  return json{{"collection", r.collection},
+              {"embedder", r.embedder},
+              {"switched", r.switched},
+              {"previousCollection", r.previous_collection},
+              {"droppedPrevious", r.dropped_previous},
+              {"documents", r.documents},
+              {"chunks", r.chunks},
+              {"failed", r.failed},
+              {"orphansDeleted", r.orphans_deleted}};
+}
+
+json VerifyResultToJson(const kbindex::VerifyResult& r) {
+  json out{{"before", VerifyReportToJson(r.before)}, {"ok", r.ok()}};
+  if (r.repair) out["repair"] = SyncSummaryToJson(*r.repair);
+  if (r.after) out["after"] = VerifyReportToJson(*r.after);
+  return out;
+}
+
+json PutResultToJson(const kbindex::PutResult& r) {
+  return json{{"id", r.id},
+              {"result", kbindex::WriteOutcomeName(r.outcome)},
+              {"sync_status", kbindex::SyncStateName(r.sync_state)},
+              {"contentHash", r.content_hash}};
+}
+
+json DeleteResultToJson(const kbindex::DeleteResult& r) {
+  return json{{"id", r.id}, {"deleted", true}, {"sync_status", r.purged ? "synced" : "pending"}};
+}
+
+json WorkerStateToJson(const kbindex::WorkerState& w) {
+  return json{{"running", w.running},
+              {"passes", w.passes},
+              {"lastPass", OptTime(w.last_pass_ms)},
+              {"nextPass", OptTime(w.next_pass_ms)},
+              {"consecutiveErrors", w.consecutive_errors},
+              {"lastError", w.last_error.empty() ? json(nullptr) : json(w.last_error)}};
+}
+
+json HealthToJson(const kbindex::Health& h, bool detailed) {
+  json j{{"status", h.ok ? "ok" : "degraded"}};
+  if (!detailed) return j;
+  json sqlite{{"ok", h.sqlite_ok}};
+  if (!h.sqlite_ok) sqlite["error"] = h.sqlite_error;
+  json chroma{{"ok", h.chroma_ok}, {"url", h.chroma_url}};
+  if (!h.chroma_ok) chroma["error"] = h.chroma_error;
+  j["version"] = KBINDEX_VERSION;
+  j["reasons"] = h.reasons;
+  j["sqlite"] = sqlite;
+  j["chroma"] = chroma;
+  j["worker"] = h.worker ? WorkerStateToJson(*h.worker) : json{{"running", false}};
+  return j;
+}
+
+}  // namespace kb::app

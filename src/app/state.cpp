@@ -1,0 +1,89 @@
+#include "app/state.h"
+
+#include "app/convert.h"
+#include "store/meta_keys.h"
+
+namespace kb::app {
+
+Result<kbindex::Stats> GetStats(Services& s) {
+  const Config& c = s.config();
+  KB_ASSIGN_OR_RETURN(StoreStats st, s.store().Stats(c.max_attempts));
+  kbindex::Stats out;
+  out.documents = st.live;
+  out.tombstoned = st.tombstoned;
+  out.synced = st.synced;
+  out.pending = st.pending;
+  out.failed = st.failed;
+  out.exhausted = st.exhausted;
+  out.max_attempts = c.max_attempts;
+  out.skipped = st.skipped;
+  if (st.last_sync_run) out.last_sync_run = ToPublic(*st.last_sync_run);
+  const int64_t now = s.clock()->NowMs();
+  if (st.oldest_pending_at) out.oldest_pending_age_s = (now - *st.oldest_pending_at) / 1000;
+  KB_ASSIGN_OR_RETURN(CollectionMeta m, s.store().ReadCollectionMeta());
+  out.embedder = m.embedder.value_or("");
+  out.collection = m.collection.value_or(c.collection);
+
+  kbindex::ChromaState chroma;
+  VectorStore* probe = s.Probe();
+  chroma.url = s.VectorUrl();
+  if (probe == nullptr) {
+    auto v = s.Vectors();
+    chroma.error = v.ok() ? "no client" : v.status().message();
+  } else if (Status hb = probe->Heartbeat(); !hb.ok()) {
+    chroma.error = hb.message();
+  } else {
+    chroma.reachable = true;
+    if (auto coll = probe->GetCollection(out.collection); coll.ok() && *coll) {
+      if (auto n = probe->Count(**coll); n.ok()) chroma.count = *n;
+    } else if (coll.ok()) {
+      chroma.count = 0;
+    }
+  }
+  out.chroma = chroma;
+  return out;
+}
+
+kbindex::Health CheckHealth(Services& s) {
+  kbindex::Health h;
+  if (auto st = s.store().Stats(s.config().max_attempts); !st.ok()) {
+    h.sqlite_ok = false;
+    h.sqlite_error = st.status().message();
+    h.reasons.push_back("sqlite: " + h.sqlite_error);
+  }
+  VectorStore* probe = s.Probe();
+  h.chroma_url = s.VectorUrl();
+  if (probe == nullptr) {
+    auto v = s.Vectors();
+    h.chroma_error = v.ok() ? "no client" : v.status().message();
+  } else if (Status hb = probe->Heartbeat(); !hb.ok()) {
+    h.chroma_error = hb.message();
+  } else {
+    h.chroma_ok = true;
+  }
+  if (!h.chroma_ok) h.reasons.push_back("chroma: " + h.chroma_error);
+  if (auto w = s.WorkerState()) {
+    h.worker = ToPublic(*w);
+    if (w->consecutive_errors > 0) h.reasons.push_back("worker: " + w->last_error);
+  }
+  h.ok = h.reasons.empty();
+  return h;
+}
+
+Result<std::vector<kbindex::Failure>> ListFailures(Services& s, int limit) {
+  if (limit < 1) return Status::InvalidArgument("limit must be at least 1");
+  KB_ASSIGN_OR_RETURN(auto docs, s.store().ListFailed(std::min(limit, 10'000)));
+  std::vector<kbindex::Failure> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) out.push_back(ToFailure(d, s.config().max_attempts));
+  return out;
+}
+
+Result<int> Retry(Services& s, const std::string& id) {
+  KB_ASSIGN_OR_RETURN(int n, s.store().ResetFailed(id, false, s.config().max_attempts));
+  if (!id.empty() && n == 0) return Status::NotFound("'" + id + "' is not a failed document");
+  if (n > 0) s.NudgeWorker();
+  return n;
+}
+
+}  // namespace kb::app

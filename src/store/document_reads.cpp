@@ -1,0 +1,176 @@
+// Reads: documents, keyword search, stats and the lists behind `failures`, `skipped` and verify.
+#include "store/document_store.h"
+
+#include "store/store_impl.h"
+
+namespace kb {
+
+Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
+  std::lock_guard lock(impl_->mu);
+  std::optional<Document> out;
+  Status st = impl_->Run("reading document", false, [&] {
+    out.reset();
+    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE d.id=?");
+    q->bind(1, id);
+    if (q->executeStep()) out = ReadDocument(*q);
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Document> out;
+  Status st = impl_->Run("reading documents", false, [&] {
+    out.clear();
+    for (const std::string& id : ids) {
+      auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                           " WHERE d.id=? AND d.deleted_at IS NULL");
+      q->bind(1, id);
+      if (q->executeStep()) out.push_back(ReadDocument(*q));
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& fts_expression,
+                                                             int limit, const std::string& source,
+                                                             const std::string& mark_open,
+                                                             const std::string& mark_close) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<KeywordHit> out;
+  // Title matches weigh more than body matches.
+  std::string sql =
+      "SELECT d.id, d.title, d.path, d.source, "
+      "snippet(documents_fts, -1, ?, ?, '…', 24), bm25(documents_fts, 5.0, 1.0) AS score, "
+      "d.sync_status FROM documents_fts JOIN documents d ON d.doc_key = documents_fts.rowid "
+      "WHERE documents_fts MATCH ? AND d.deleted_at IS NULL";
+  if (!source.empty()) sql += " AND d.source = ?";
+  sql += " ORDER BY score LIMIT ?";
+  Status st = impl_->Run("keyword search", false, [&] {
+      out.clear();
+      auto q = impl_->Stmt(sql);
+      int i = 1;
+      q->bind(i++, mark_open);
+      q->bind(i++, mark_close);
+      q->bind(i++, fts_expression);
+      if (!source.empty()) q->bind(i++, source);
+      q->bind(i++, limit);
+      while (q->executeStep()) {
+        KeywordHit h;
+        h.id = q->getColumn(0).getString();
+        h.title = q->getColumn(1).getString();
+        h.path = OptText(q->getColumn(2));
+        h.source = q->getColumn(3).getString();
+        h.snippet = q->getColumn(4).getString();
+        h.score = -q->getColumn(5).getDouble();
+        h.sync_status = ParseSyncStatus(q->getColumn(6).getString());
+        out.push_back(std::move(h));
+      }
+    });
+  if (!st.ok()) {
+    // A generic SQLite error from a MATCH is the query's fault (FTS5 syntax), not ours.
+    if (st.code() == Status::Code::kInternal) {
+      const std::string& m = st.message();
+      const auto colon = m.find(": ");
+      return Status::InvalidArgument("invalid search query: " +
+                                     (colon == std::string::npos ? m : m.substr(colon + 2)));
+    }
+    return st;
+  }
+  return out;
+}
+
+Result<StoreStats> DocumentStore::Stats(int max_attempts) {
+  std::lock_guard lock(impl_->mu);
+  StoreStats s;
+  Status st = impl_->Run("reading stats", false, [&] {
+    s = StoreStats{};
+    auto q = impl_->Stmt(
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), "
+        "count(*) FILTER (WHERE deleted_at IS NOT NULL), "
+        "count(*) FILTER (WHERE sync_status='synced'), "
+        "count(*) FILTER (WHERE sync_status='pending'), "
+        "count(*) FILTER (WHERE sync_status='failed'), "
+        "count(*) FILTER (WHERE sync_status='failed' AND sync_attempts >= ?), "
+        "min(updated_at) FILTER (WHERE sync_status <> 'synced') FROM documents");
+    q->bind(1, max_attempts);
+    if (q->executeStep()) {
+      s.live = q->getColumn(0).getInt64();
+      s.tombstoned = q->getColumn(1).getInt64();
+      s.synced = q->getColumn(2).getInt64();
+      s.pending = q->getColumn(3).getInt64();
+      s.failed = q->getColumn(4).getInt64();
+      s.exhausted = q->getColumn(5).getInt64();
+      s.oldest_pending_at = OptInt(q->getColumn(6));
+    }
+    {
+      auto k = impl_->Stmt("SELECT count(*) FROM skipped");
+      if (k->executeStep()) s.skipped = k->getColumn(0).getInt64();
+    }
+    {
+      auto r = impl_->Stmt(std::string("SELECT ") + kSyncRunColumns +
+                           " FROM sync_runs ORDER BY id DESC LIMIT 1");
+      if (r->executeStep()) s.last_sync_run = ReadSyncRun(*r);
+    }
+  });
+  if (!st.ok()) return st;
+  return s;
+}
+
+Result<std::vector<SkippedFile>> DocumentStore::ListSkipped(const std::string& source) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<SkippedFile> out;
+  Status st = impl_->Run("listing skipped files", false, [&] {
+    out.clear();
+    auto q = impl_->Stmt(
+        "SELECT source, path, reason, detail, file_size, file_mtime_ns, seen_at FROM skipped "
+        "WHERE ?='' OR source=? ORDER BY source, path");
+    q->bind(1, source);
+    q->bind(2, source);
+    while (q->executeStep()) {
+      out.push_back(SkippedFile{q->getColumn(0).getString(), q->getColumn(1).getString(),
+                                q->getColumn(2).getString(), q->getColumn(3).getString(),
+                                OptInt(q->getColumn(4)), OptInt(q->getColumn(5)),
+                                q->getColumn(6).getInt64()});
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<Document>> DocumentStore::ListFailed(int limit) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Document> out;
+  Status st = impl_->Run("listing failures", false, [&] {
+    out.clear();
+    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                         " WHERE d.sync_status='failed' ORDER BY d.last_sync_attempt DESC, d.doc_key LIMIT ?");
+    q->bind(1, limit);
+    while (q->executeStep()) out.push_back(ReadDocument(*q));
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<VectorExpectation>> DocumentStore::ListVectorExpectations() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<VectorExpectation> out;
+  Status st = impl_->Run("listing vector expectations", false, [&] {
+    out.clear();
+    auto q = impl_->Stmt(
+        "SELECT id, deleted_at IS NULL, sync_status, synced_hash, synced_chunks, chunks_hwm "
+        "FROM documents");
+    while (q->executeStep()) {
+      out.push_back(VectorExpectation{q->getColumn(0).getString(), q->getColumn(1).getInt() != 0,
+                                      ParseSyncStatus(q->getColumn(2).getString()),
+                                      OptText(q->getColumn(3)), q->getColumn(4).getInt(),
+                                      q->getColumn(5).getInt()});
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace kb
