@@ -4,9 +4,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <thread>
+
+#include "app/maintenance.h"
+#include "app/notes.h"
+#include "app/search.h"
 #include "scan/scanner.h"
 #include "store/document_store.h"
+#include "support/fake_vector_store.h"
 #include "support/temp_dir.h"
+#include "support/test_services.h"
 
 namespace kb {
 namespace {
@@ -63,6 +70,55 @@ TEST(ConcurrencyTest, TwoProcessesWriteTheSameDatabaseWithoutLockErrors) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->Stats(3)->live, kProcs * kBatches * 20);
   EXPECT_TRUE((*s)->CheckIntegrity().ok());
+}
+
+// One SyncEngine shared by the retry worker (passing back to back), reindex jobs (which rebind
+// the engine while passes run), writers and readers. Run under ThreadSanitizer by
+// `tools/test --tsan`; here it checks that everything converges.
+TEST(EngineSharingTest, TheWorkerAndReindexJobsRunOnOneEngineAtOnce) {
+  test::TempDir dir;
+  test::FakeVectorStore fake;
+  Config config;
+  config.db_path = dir / "kb.db";
+  auto s = test::OpenTestServices(fake, config);
+  ASSERT_TRUE(s);
+  constexpr int kNotes = 500;
+  for (int i = 0; i < kNotes; ++i) {
+    ASSERT_TRUE(app::PutNote(*s, {"n" + std::to_string(i), "", "# N" + std::to_string(i) + "\nbody " +
+                                                                 std::to_string(i), "{}"}).ok());
+  }
+  WorkerOptions wo;
+  wo.interval_ms = 1;  // passes back to back
+  wo.batch = 25;
+  ASSERT_TRUE(s->StartWorker(wo).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> rounds{0};
+  std::thread writer([&] {
+    for (int round = 0; !done; round = ++rounds) {
+      const std::string id = "w" + std::to_string(round % 50);
+      EXPECT_TRUE(app::PutNote(*s, {id, "", "# W\nround " + std::to_string(round), "{}"}).ok());
+      kbindex::SearchRequest q;
+      q.query = "body";
+      EXPECT_TRUE(app::Search(*s, q).ok());
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    auto r = app::Reindex(*s, {});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  }
+  done = true;
+  writer.join();
+  s->StopWorker();
+  auto last = app::SyncNow(*s, nullptr, "sync");
+  ASSERT_TRUE(last.ok());
+  auto v = app::Verify(*s, {});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->ok());
+  EXPECT_EQ(v->before.unsynced_rows, 0);
+  EXPECT_GT(rounds.load(), 0);
+  const int rows = kNotes + std::min(rounds.load(), 50);
+  EXPECT_EQ(v->before.rows, rows);
+  EXPECT_EQ(fake.Records("kbindex").size(), static_cast<size_t>(rows));
 }
 
 }  // namespace

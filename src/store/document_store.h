@@ -112,9 +112,6 @@ class DocumentStore {
   Result<int> MarkAllPending();
   // Marks the given documents pending (verify --repair).
   Result<int> MarkPending(std::span<const std::string> ids);
-  // The vector store lost everything (collection recreated): every live row becomes pending
-  // with nothing synced, every tombstone is purged.
-  Status ForgetVectorState();
 
   // --- building a replacement collection (embedder switch) ---
   Status ClearShadow();

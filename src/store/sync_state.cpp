@@ -292,9 +292,5 @@ Result<int> DocumentStore::MarkPending(std::span<const std::string> ids) {
   return n;
 }
 
-Status DocumentStore::ForgetVectorState() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("resetting vector state", true, [&] { ForgetVectorStateIn(impl_->db); });
-}
 
 }  // namespace kb

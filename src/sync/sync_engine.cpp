@@ -130,6 +130,10 @@ struct SyncEngine::PassState {
   int64_t started_ms = 0;
   CollectionBinding binding;
   bool bound = false;  // false: Chroma was unreachable at the start; batches fail fast
+  // After Chroma could not be reached, the pass's next batches fail fast for a while instead of
+  // each waiting for a timeout. Per pass: the next pass tries again at once. Sending thread only.
+  int64_t unreachable_since_ms = 0;
+  std::string unreachable_error;
 };
 
 SyncEngine::SyncEngine(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
@@ -356,9 +360,8 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
     ps.bound = true;
   } else if (b.status().IsTransient()) {
     // Documents still get their attempt recorded, failing fast with this error.
-    std::lock_guard lock(unreachable_mu_);
-    unreachable_since_ms_ = store_.clock()->NowMs();
-    unreachable_error_ = b.status().message();
+    ps.unreachable_since_ms = store_.clock()->NowMs();
+    ps.unreachable_error = b.status().message();
     ps.binding.embedder = &default_embedder_;
     if (auto m = store_.ReadCollectionMeta(); m.ok()) ps.binding.generation = m->generation;
   } else {
@@ -574,9 +577,8 @@ void SyncEngine::UpsertItems(PassState& ps, Batch& batch, size_t begin, size_t e
     return;
   }
   if (st.IsUnreachable()) {
-    std::lock_guard lock(unreachable_mu_);
-    unreachable_since_ms_ = store_.clock()->NowMs();
-    unreachable_error_ = st.message();
+    ps.unreachable_since_ms = store_.clock()->NowMs();
+    ps.unreachable_error = st.message();
   }
   for (size_t i = begin; i < end; ++i) {
     Item& it = batch.items[i];
@@ -593,10 +595,9 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
   // Fail fast while the server is known to be unreachable; try again after a short while.
   std::optional<Status> fail_fast;
   {
-    std::lock_guard lock(unreachable_mu_);
-    if (unreachable_since_ms_ &&
-        store_.clock()->NowMs() - unreachable_since_ms_ < options_.unreachable_retry_ms) {
-      fail_fast = Status::Unavailable(unreachable_error_);
+    if (ps.unreachable_since_ms &&
+        store_.clock()->NowMs() - ps.unreachable_since_ms < options_.unreachable_retry_ms) {
+      fail_fast = Status::Unavailable(ps.unreachable_error);
     }
   }
   if (!fail_fast && !ps.bound) {

@@ -47,7 +47,7 @@ struct SyncOptions {
   // beyond a few thousand records per request Chroma gets no faster.
   size_t max_batch_bytes = 8 * 1024 * 1024;
   int page_docs = 512;           // documents read from SQLite at a time
-  int unreachable_retry_ms = 2'000;  // after "unreachable", fail fast this long before retrying
+  int unreachable_retry_ms = 2'000;  // after "unreachable", a pass fails fast this long before retrying
   // How long a claimed document stays leased to this pass if its outcome is never recorded
   // by a live process (a stuck pass); a crashed process's leases are cleared at once.
   int64_t lease_ms = 10 * 60 * 1000;
@@ -170,9 +170,6 @@ class SyncEngine {
   std::mutex run_mu_;  // one pass at a time per engine
   std::mutex binding_mu_;
   std::optional<CollectionBinding> binding_;  // guarded by binding_mu_
-  std::mutex unreachable_mu_;
-  int64_t unreachable_since_ms_ = 0;
-  std::string unreachable_error_;
 };
 
 }  // namespace kb
