@@ -47,6 +47,9 @@ struct Options {
   int chunk_max_bytes = 1500;
   bool store_text = false;  // also send chunk text to Chroma (SQLite always has it)
 
+  // Search: a keyword search is stopped (a clear error) after this long.
+  int search_timeout_ms = 2'000;
+
   // Sync and retry.
   int max_attempts = 3;
   int64_t backoff_base_ms = 30'000;
@@ -79,5 +82,8 @@ KBINDEX_EXPORT Status ApplyEnvironment(Options& options);
 
 // Checks ranges and enumerations; InvalidArgument naming the bad setting.
 KBINDEX_EXPORT Status ValidateOptions(const Options& options);
+
+// An exact browser origin (scheme://host[:port]); "null" and "*" are refused.
+KBINDEX_EXPORT Status ValidateCorsOrigin(const std::string& origin);
 
 }  // namespace kbindex

@@ -4,6 +4,7 @@
 #include "api/routes.h"
 #include "app/json_shapes.h"
 #include "app/state.h"
+#include "util/json.h"
 
 namespace kb::api {
 
@@ -28,12 +29,12 @@ void SendStatus(HttpResponse& res, const Status& st, const std::string& invalid_
 
 std::optional<json> ParseBody(const HttpRequest& req, HttpResponse& res, const json& empty) {
   if (req.body.empty()) return empty;
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) {
-    res.Error(400, "invalid_json", "the body is not valid JSON");
+  auto body = ParseJson(req.body);
+  if (!body.ok()) {
+    res.Error(400, "invalid_json", "the body is " + body.status().message());
     return std::nullopt;
   }
-  return body;
+  return std::move(body).value();
 }
 
 void AddStateRoutes(Router& r, ApiContext& ctx) {

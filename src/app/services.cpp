@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "app/crash_points.h"
+#include "util/files.h"
 #include "vector/chroma_client.h"
 #include "vector/local_chroma.h"
 
@@ -29,9 +30,10 @@ Result<std::unique_ptr<Services>> Services::Open(Config config, ServicesOptions 
   KB_RETURN_IF_ERROR(ValidateConfig(config));
   if (config.db_path.empty()) config.db_path = DefaultDataDir() + "/kbindex.db";
   if (config.db_path != ":memory:") {
-    std::error_code ec;
+    // Folders kbindex creates are private to the user (the database, the token and the managed
+    // Chroma's data live there); folders that exist are left as they are.
     const auto parent = std::filesystem::path(config.db_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (!parent.empty()) KB_RETURN_IF_ERROR(CreatePrivateDirectories(parent.string()));
   }
   StoreOptions so;
   so.busy_timeout_ms = config.busy_timeout_ms;

@@ -46,9 +46,9 @@ Result<kbindex::Stats> GetStats(Services& s) {
 
 kbindex::Health CheckHealth(Services& s) {
   kbindex::Health h;
-  if (auto st = s.store().Stats(s.config().max_attempts); !st.ok()) {
+  if (Status st = s.store().Ping(); !st.ok()) {
     h.sqlite_ok = false;
-    h.sqlite_error = st.status().message();
+    h.sqlite_error = st.message();
     h.reasons.push_back("sqlite: " + h.sqlite_error);
   }
   VectorStore* probe = s.Probe();
