@@ -1,6 +1,7 @@
 #include "api/guard.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "api/token.h"
 
@@ -27,22 +28,21 @@ bool IsLoopbackHost(const std::string& host_header) {
   if (h == "localhost" || h == "localhost.") return true;
   // 127.0.0.0/8 as a canonical dotted quad only: four decimal octets 0..255 without leading
   // zeros (inet_aton would read "0127.0.0.1" as octal and "4294967423.0.0.1" as wrapping).
-  int octets[4];
-  int n = 0;
-  size_t start = 0;
-  while (n < 4) {
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
     const size_t dot = h.find('.', start);
-    const std::string part = h.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
-        (part.size() > 1 && part[0] == '0')) {
-      return false;
-    }
-    octets[n++] = std::stoi(part);
-    if (octets[n - 1] > 255) return false;
+    parts.push_back(h.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
-  return n == 4 && start <= h.size() && h.find('.', start) == std::string::npos && octets[0] == 127;
+  if (parts.size() != 4) return false;
+  for (const std::string& part : parts) {
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
+        (part.size() > 1 && part[0] == '0') || std::stoi(part) > 255) {
+      return false;
+    }
+  }
+  return parts[0] == "127";
 }
 
 std::optional<HttpResponse> Guard(HttpRequest& req, const GuardOptions& o,

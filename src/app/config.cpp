@@ -133,6 +133,8 @@ Result<Options> LoadOptions(const std::string& file) {
       return Status::InvalidArgument("config file " + path + ": wrong type: " + e.what());
     }
     c.config_file = path;
+  } else if (struct stat st {}; !required && ::stat(path.c_str(), &st) != 0) {
+    // No default config file (or one this user cannot even see): defaults apply.
   } else if (text.status().code() != Status::Code::kNotFound || required) {
     return text.status().code() == Status::Code::kNotFound
                ? Status::NotFound("config file not found: " + path)

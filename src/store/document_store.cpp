@@ -4,6 +4,7 @@
 #include "store/document_store.h"
 
 #include <fcntl.h>
+#include <cstdio>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -87,13 +88,9 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
   }
   std::unique_ptr<Conn> writer;
   bool read_only = false;
-  try {
-    try {
-      writer = OpenConnection(path, true, options.busy_timeout_ms);
-    } catch (const SQLite::Exception&) {
-      if (memory) throw;
-      writer = OpenConnection(path, false, options.busy_timeout_ms);  // a read-only file or folder
-    }
+  std::string open_path = path;  // what the reader connections open too
+  auto open = [&](const std::string& target, bool writable) {
+    writer = OpenConnection(target, writable, options.busy_timeout_ms);
     read_only = sqlite3_db_readonly(writer->db.getHandle(), "main") == 1;
     RetryWhileBusy(3 * options.busy_timeout_ms, [&] {
       if (!read_only) {
@@ -108,6 +105,32 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
       // A file that is not a database fails here rather than at the first query.
       (void)writer->db.execAndGet("PRAGMA user_version").getInt();
     });
+    open_path = target;
+  };
+  try {
+    try {
+      open(path, true);
+    } catch (const SQLite::Exception& e) {
+      const int code = e.getErrorCode() & 0xff;
+      if (memory || (code != SQLITE_READONLY && code != SQLITE_CANTOPEN && code != SQLITE_PERM)) throw;
+      try {
+        open(path, false);  // a file we may not write
+      } catch (const SQLite::Exception&) {
+        // ... in a folder we may not write either: WAL needs its -shm file, so read the file as
+        // it is, without locking (nothing may write it anyway).
+        std::string uri = "file:";
+        for (char ch : path) {
+          if (ch == '%' || ch == '?' || ch == '#') {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(ch));
+            uri += buf;
+          } else {
+            uri += ch;
+          }
+        }
+        open(uri + "?immutable=1", false);
+      }
+    }
   } catch (const SQLite::Exception& e) {
     return MapSqliteError(e, "opening database").WithContext(path);
   }
@@ -128,7 +151,7 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
     Status st = ApplyMigrations(writer->db);
     if (!st.ok()) return st.WithContext(path);
   }
-  auto impl = std::make_unique<Impl>(path, options.busy_timeout_ms, std::move(writer), read_only);
+  auto impl = std::make_unique<Impl>(path, open_path, options.busy_timeout_ms, std::move(writer), read_only);
   impl->readers_unavailable = memory;
   return std::unique_ptr<DocumentStore>(new DocumentStore(path, clock, std::move(impl)));
 }
@@ -137,7 +160,7 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
 
 Status DocumentStore::Impl::Write(const char* what, const std::function<void(Conn&)>& fn) {
   if (read_only) {
-    return Status::IOError(std::string(what) + ": the database " + path +
+    return Status::IOError(std::string(what) + ": the database " + display_path +
                            " is read-only (file or folder not writable)");
   }
   std::lock_guard lock(writer->mu);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace kb {
@@ -189,7 +190,10 @@ void KbSnippet(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* c
   t.scan_limit = kMaxSnippetScanBytes;
   if (!in_col.empty()) {
     const int start = ChooseSnippetWindow(in_col, window);
-    t.first = std::max(0, start - window / 4);  // a little context before the first match
+    int tokens = 0;
+    api->xColumnSize(fts, best_col, &tokens);
+    // A little context before the first match, and no window running past the end.
+    t.first = std::max(0, std::min(start - window / 4, tokens - window));
   }
   t.last = t.first + window - 1;
   int rc = api->xTokenize(fts, text, text_len, &t, &OnToken);
@@ -231,7 +235,13 @@ void KbSnippet(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* c
     if (marked) out += close;
     cursor = s.end;
   }
-  if (cursor < text_len) out += ellipsis;
+  // More words after the window (not just trailing punctuation or space): say so.
+  bool more = false;
+  for (int i = cursor; i < text_len && !more; ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    more = ch >= 0x80 || std::isalnum(ch);
+  }
+  if (more) out += ellipsis;
   sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 

@@ -202,8 +202,10 @@ struct Conn {
 // writer or on each other (WAL lets them read while a write is in progress). An in-memory
 // database has no second connection: everything goes through the writer.
 struct DocumentStore::Impl {
-  Impl(std::string path_in, int busy_timeout, std::unique_ptr<Conn> writer_in, bool read_only_in)
-      : path(std::move(path_in)),
+  Impl(std::string display_path_in, std::string path_in, int busy_timeout, std::unique_ptr<Conn> writer_in,
+       bool read_only_in)
+      : display_path(std::move(display_path_in)),
+        path(std::move(path_in)),
         busy_timeout_ms(busy_timeout),
         read_only(read_only_in),
         writer(std::move(writer_in)) {}
@@ -219,7 +221,8 @@ struct DocumentStore::Impl {
   void ReleaseReader(Conn* c);
   void InterruptReaders();
 
-  const std::string path;
+  const std::string display_path;  // as the caller named it
+  const std::string path;          // what connections open (a URI for an immutable file)
   const int busy_timeout_ms;
   const bool read_only;
   std::unique_ptr<Conn> writer;
