@@ -17,13 +17,16 @@ Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
   return out;
 }
 
-Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids) {
+Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids, bool with_body) {
   std::vector<Document> out;
+  const std::string sql = with_body ? std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                                          " WHERE d.id=? AND d.deleted_at IS NULL"
+                                    : std::string("SELECT ") + kDocumentColumnsNoBody + kDocumentFromNoBody +
+                                          " WHERE d.id=? AND d.deleted_at IS NULL";
   Status st = impl_->Read("reading documents", [&](Conn& c) {
     out.clear();
     for (const std::string& id : ids) {
-      auto q = c.Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
-                           " WHERE d.id=? AND d.deleted_at IS NULL");
+      auto q = c.Stmt(sql);
       q->bind(1, id);
       if (q->executeStep()) out.push_back(ReadDocument(*q));
     }

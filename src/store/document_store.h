@@ -72,8 +72,9 @@ class DocumentStore {
 
   // --- reads ---
   Result<std::optional<Document>> Get(const std::string& id);
-  // Live documents among `ids` (used to drop vector hits that SQLite no longer has).
-  Result<std::vector<Document>> GetLive(std::span<const std::string> ids);
+  // Live documents among `ids` (used to drop vector hits that SQLite no longer has); their
+  // bodies only when asked for.
+  Result<std::vector<Document>> GetLive(std::span<const std::string> ids, bool with_body = true);
   // Runs an FTS5 MATCH expression: the `limit` best matches (bm25, title weighted 5x) with a
   // snippet each. Its cost is bounded by the query, not by a note's size (see fts_functions.h);
   // with `budget_ms` > 0 it is stopped after that long (Timeout). Syntax errors come back as
