@@ -55,9 +55,12 @@ void AddStateRoutes(Router& r, ApiContext& ctx) {
     }
     auto failed = app::ListFailures(ctx.services, std::max(1, std::stoi(limit)));
     if (!failed.ok()) return SendStatus(res, failed.status(), "invalid_limit");
-    json arr = json::array();
+    auto partial = app::ListPartial(ctx.services, std::max(1, std::stoi(limit)));
+    if (!partial.ok()) return SendStatus(res, partial.status());
+    json arr = json::array(), part = json::array();
     for (const auto& f : *failed) arr.push_back(app::FailureToJson(f));
-    res.Json(200, json{{"failures", arr}});
+    for (const auto& n : *partial) part.push_back(json{{"id", n.id}, {"notice", n.sync.notice.value_or("")}});
+    res.Json(200, json{{"failures", arr}, {"partial", part}});
   });
 
   r.Add("GET", "/v1/openapi.json", [](const HttpRequest&, HttpResponse& res) {

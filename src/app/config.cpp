@@ -116,6 +116,7 @@ Result<Options> LoadOptions(const std::string& file) {
         else if (key == "embed_timeout_ms") c.embed_timeout_ms = v.get<int>();
         else if (key == "chunking") c.chunking = v.get<std::string>();
         else if (key == "chunk_max_bytes") c.chunk_max_bytes = v.get<int>();
+        else if (key == "max_chunks_per_document") c.max_chunks_per_document = v.get<int>();
         else if (key == "store_text") c.store_text = v.get<bool>();
         else if (key == "max_attempts") c.max_attempts = v.get<int>();
         else if (key == "search_timeout_ms") c.search_timeout_ms = v.get<int>();
@@ -190,6 +191,7 @@ Status ValidateOptions(const Options& c) {
   }
   if (c.embed_dims < 8 || c.embed_dims > 8192) return Status::InvalidArgument("embed dims must be 8..8192");
   if (c.chunk_max_bytes < 64) return Status::InvalidArgument("chunk size must be at least 64 bytes");
+  if (c.max_chunks_per_document < 1) return Status::InvalidArgument("max_chunks_per_document must be at least 1");
   if (c.max_attempts < 1) return Status::InvalidArgument("max attempts must be at least 1");
   if (c.search_timeout_ms < 1) return Status::InvalidArgument("search timeout must be at least 1 ms");
   if (c.worker_batch < 1) return Status::InvalidArgument("worker batch must be at least 1");

@@ -21,6 +21,7 @@ ChunkerOptions ChunkerOptionsFrom(const Config& c) {
   ChunkerOptions o;
   o.mode = c.chunking == "none" ? ChunkerOptions::Mode::kNone : ChunkerOptions::Mode::kMarkdown;
   o.max_bytes = static_cast<size_t>(c.chunk_max_bytes);
+  o.max_chunks = static_cast<size_t>(c.max_chunks_per_document);
   return o;
 }
 

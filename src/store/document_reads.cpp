@@ -112,7 +112,8 @@ Result<StoreStats> DocumentStore::Stats(int max_attempts) {
         "count(*) FILTER (WHERE sync_status='pending'), "
         "count(*) FILTER (WHERE sync_status='failed'), "
         "count(*) FILTER (WHERE sync_status='failed' AND sync_attempts >= ?), "
-        "min(updated_at) FILTER (WHERE sync_status <> 'synced') FROM documents");
+        "min(updated_at) FILTER (WHERE sync_status <> 'synced'), "
+        "count(*) FILTER (WHERE sync_notice IS NOT NULL AND deleted_at IS NULL) FROM documents");
     q->bind(1, max_attempts);
     if (q->executeStep()) {
       s.live = q->getColumn(0).getInt64();
@@ -122,6 +123,7 @@ Result<StoreStats> DocumentStore::Stats(int max_attempts) {
       s.failed = q->getColumn(4).getInt64();
       s.exhausted = q->getColumn(5).getInt64();
       s.oldest_pending_at = OptInt(q->getColumn(6));
+      s.partial = q->getColumn(7).getInt64();
     }
     {
       auto k = c.Stmt("SELECT count(*) FROM skipped");
@@ -163,6 +165,19 @@ Result<std::vector<Document>> DocumentStore::ListFailed(int limit) {
     out.clear();
     auto q = c.Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
                          " WHERE d.sync_status='failed' ORDER BY d.last_sync_attempt DESC, d.doc_key LIMIT ?");
+    q->bind(1, limit);
+    while (q->executeStep()) out.push_back(ReadDocument(*q));
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<Document>> DocumentStore::ListPartial(int limit) {
+  std::vector<Document> out;
+  Status st = impl_->Read("listing partly indexed documents", [&](Conn& c) {
+    out.clear();
+    auto q = c.Stmt(std::string("SELECT ") + kDocumentColumnsNoBody + kDocumentFromNoBody +
+                    " WHERE d.sync_notice IS NOT NULL AND d.deleted_at IS NULL ORDER BY d.id LIMIT ?");
     q->bind(1, limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));
   });

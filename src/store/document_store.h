@@ -88,6 +88,8 @@ class DocumentStore {
   Result<StoreStats> Stats(int max_attempts);
   Result<std::vector<SkippedFile>> ListSkipped(const std::string& source = "");
   Result<std::vector<Document>> ListFailed(int limit);
+  // Synced documents the vector store holds only in part (sync_notice set), by id. No bodies.
+  Result<std::vector<Document>> ListPartial(int limit);
   // Every row with what the vector store should or may hold for it.
   Result<std::vector<VectorExpectation>> ListVectorExpectations();
 

@@ -70,14 +70,16 @@ inline void BindOpt(SQLite::Statement& st, int index, const std::optional<T>& v)
 inline constexpr const char* kDocumentColumns =
     "d.doc_key, d.id, d.source, d.path, d.title, coalesce(t.body, ''), d.metadata, d.content_hash, "
     "d.file_mtime_ns, d.file_size, d.created_at, d.updated_at, d.deleted_at, d.sync_status, "
-    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm";
+    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm, "
+    "d.sync_notice";
 inline constexpr const char* kDocumentFrom =
     " FROM documents d LEFT JOIN document_text t ON t.doc_key = d.doc_key";
 // The same columns without the note's text (an empty body), for reads that do not need it.
 inline constexpr const char* kDocumentColumnsNoBody =
     "d.doc_key, d.id, d.source, d.path, d.title, '', d.metadata, d.content_hash, "
     "d.file_mtime_ns, d.file_size, d.created_at, d.updated_at, d.deleted_at, d.sync_status, "
-    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm";
+    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm, "
+    "d.sync_notice";
 inline constexpr const char* kDocumentFromNoBody = " FROM documents d";
 
 inline Document ReadDocument(SQLite::Statement& st) {
@@ -102,6 +104,7 @@ inline Document ReadDocument(SQLite::Statement& st) {
   d.synced_hash = OptText(st.getColumn(17));
   d.synced_chunks = st.getColumn(18).getInt();
   d.chunks_hwm = st.getColumn(19).getInt();
+  d.sync_notice = OptText(st.getColumn(20));
   return d;
 }
 

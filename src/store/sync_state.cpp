@@ -147,12 +147,17 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
           auto q = c.Stmt(
               "UPDATE documents SET sync_status='synced', synced_hash=content_hash, "
               "synced_chunks=?, chunks_hwm=?, sync_attempts=0, sync_error=NULL, "
-              "last_sync_attempt=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
+              "last_sync_attempt=?, sync_notice=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
           q->bind(1, o.chunks);
           q->bind(2, o.chunks);
           q->bind(3, now);
-          q->bind(4, o.key);
-          q->bind(5, o.sent_hash);
+          if (o.notice.empty()) {
+            q->bind(4);
+          } else {
+            q->bind(4, o.notice);
+          }
+          q->bind(5, o.key);
+          q->bind(6, o.sent_hash);
           n = q->exec();
           r.synced += n;
           break;
