@@ -16,10 +16,13 @@ This package holds the kbindex command line, libkbindex (C++ library, headers, C
 package and pkg-config file), the man page and a systemd user unit for `kbindex serve`.
 Run kbindex-install-chroma once to install the pinned Chroma server (npm).")
 set(CPACK_GENERATOR DEB)
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Install with DESTDIR and the real prefix, so that files written at install time
-# (cmake/install_time.cmake) name /usr, not CPack's staging folder.
+# (cmake/install_time.cmake) name /usr, not CPack's staging folder. The library goes to the
+# libdir chosen at configuration: /usr/lib, or the multiarch /usr/lib/<triplet> when configured
+# with -DCMAKE_INSTALL_PREFIX=/usr.
 set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)

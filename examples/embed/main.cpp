@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   // 3. Index the folder: changed files go to SQLite (keyword-searchable at once), and are synced
   //    to Chroma while the scan runs. A Chroma that cannot be reached is not an error of the
   //    call: the notes wait as pending and the report says why (sync_status).
+  std::printf("indexing %s\n", argv[2]);
   ProgressPrinter progress;
   kbindex::IndexRequest request;
   request.folders = {argv[2]};

@@ -53,9 +53,9 @@ libkbindex="$(find "$prefix" -name 'libkbindex.so.0' | head -1)"
 [ -n "$libkbindex" ] || fail "libkbindex.so.0 (the SONAME link) not installed"
 libdir="$(dirname "$libkbindex")"
 [ -L "$libdir/libkbindex.so" ] || fail "the libkbindex.so development link is missing"
-readelf -d "$libkbindex" | grep -q 'SONAME.*\[libkbindex\.so\.0\]' || fail "libkbindex's SONAME is not libkbindex.so.0"
+grep -q 'SONAME.*\[libkbindex\.so\.0\]' <<<"$(readelf -d "$libkbindex")" || fail "libkbindex's SONAME is not libkbindex.so.0"
 for f in "$prefix/bin/kbindex" "$libkbindex"; do
-  if readelf -d "$f" | grep -Eq 'RPATH|RUNPATH'; then fail "$f has an RPATH: $(readelf -d "$f" | grep -E 'RPATH|RUNPATH')"; fi
+  if grep -E 'RPATH|RUNPATH' <<<"$(readelf -d "$f")"; then fail "$f has an RPATH"; fi
 done
 
 step "the pinned Chroma into $prefix/share/kbindex/chroma (a copy of the checkout's, as tools/setup --prefix does)"
@@ -90,8 +90,11 @@ hide() { mount -t tmpfs -o ro,size=4k,mode=0555 kbindex-hidden "$1"; }
 hide "$build"
 hide "$src"
 case "$checkout_chroma/" in "$src/"*) ;; *) hide "$checkout_chroma" ;; esac
-[ -z "$(ls -A "$src")" ] && [ -z "$(ls -A "$build")" ] || fail "the source or build tree is still visible"
+[ -z "$(ls -A "$src")" ] || fail "the source tree is still visible"
+[ ! -e "$build" ] || [ -z "$(ls -A "$build")" ] || fail "the build tree is still visible"
 cd "$tmp"
+# (Output captured before grep: grep -q exiting early would make the pipeline fail.)
+loads_from_prefix() { grep -qF "libkbindex.so.0 => $libdir/libkbindex.so.0 (" <<<"$(ldd "$1")"; }
 # A clean environment: no KBINDEX_*, an empty HOME (so no per-user Chroma, no config file).
 run() { env -i PATH="$prefix/bin:/usr/bin:/bin" HOME="$tmp/home" LANG=C.UTF-8 "$@"; }
 
@@ -124,7 +127,7 @@ grep -q "^kbindex_DIR:PATH=$libdir/cmake/kbindex$" "$tmp/embed-build/CMakeCache.
   fail "find_package(kbindex) did not use the prefix: $(grep kbindex_DIR "$tmp/embed-build/CMakeCache.txt")"
 run cmake --build "$tmp/embed-build" >"$tmp/embed-build.log" 2>&1 ||
   { cat "$tmp/embed-build.log"; fail "building examples/embed failed"; }
-ldd "$tmp/embed-build/kbindex-embed" | grep -q "libkbindex.so.0 => $libdir/libkbindex.so.0" ||
+loads_from_prefix "$tmp/embed-build/kbindex-embed" ||
   fail "the example does not load libkbindex from the prefix: $(ldd "$tmp/embed-build/kbindex-embed")"
 run "$tmp/embed-build/kbindex-embed" "$tmp/db2/kb.db" "$tmp/notes" sourdough starter >"$tmp/embed.out" 2>&1 ||
   { cat "$tmp/embed.out"; fail "the example failed"; }
@@ -135,18 +138,19 @@ for want in "documents: $notes" "synced: $notes, pending: 0, failed: 0" "chroma:
 done
 # Installed, the example keeps finding the library (RPATH to the prefix's libdir).
 run cmake --install "$tmp/embed-build" --prefix "$tmp/app" >/dev/null
-ldd "$tmp/app/bin/kbindex-embed" | grep -q "libkbindex.so.0 => $libdir/libkbindex.so.0" ||
+loads_from_prefix "$tmp/app/bin/kbindex-embed" ||
   fail "the installed example does not find libkbindex: $(ldd "$tmp/app/bin/kbindex-embed")"
 
 step "pkg-config"
 pcdir="$libdir/pkgconfig"
 flags="$(run env PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs kbindex)" || fail "pkg-config does not know kbindex"
+flags="${flags%% }"
 echo "pkg-config --cflags --libs kbindex: $flags"
 [ "$flags" = "-I$prefix/include -L$libdir -lkbindex" ] || fail "unexpected pkg-config flags: $flags"
 # shellcheck disable=SC2086 # the flags are words
 run c++ -std=c++20 -o "$tmp/embed-pc" "$tmp/embed/main.cpp" $flags -Wl,-rpath,"$libdir" ||
   fail "examples/embed does not build with the pkg-config flags"
-ldd "$tmp/embed-pc" | grep -q "libkbindex.so.0 => $libdir/libkbindex.so.0" || fail "the pkg-config build does not find libkbindex"
+loads_from_prefix "$tmp/embed-pc" || fail "the pkg-config build does not find libkbindex"
 
 step "an installed kbindex without Chroma says what to do"
 set +e

@@ -36,7 +36,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture is not $arch"
 [ "$(field Section)" = utils ] || fail "Section is not utils"
 [ -n "$(field Maintainer)" ] || fail "no Maintainer"
-field Description | grep -q "SQLite FTS5" || fail "the Description does not say what kbindex is"
+grep -q "SQLite FTS5" <<<"$(field Description)" || fail "the Description does not say what kbindex is"
 depends="$(field Depends)"
 for want in "nodejs" "npm" "libc6 (>=" "libstdc++6 (>=" "libsqlite3-0"; do
   grep -qF "$want" <<<"$depends" || fail "Depends lacks '$want' (dpkg-shlibdeps ran?): $depends"
@@ -72,7 +72,7 @@ grep -qx 'ExecStart=/usr/bin/kbindex serve' "$tmp/root/usr/lib/systemd/user/kbin
 grep -qx 'Restart=on-failure' "$tmp/root/usr/lib/systemd/user/kbindex.service" || fail "the unit does not restart on failure"
 grep -qx 'prefix=/usr' "$(find "$tmp/root" -name kbindex.pc)" || fail "kbindex.pc does not say prefix=/usr"
 for f in "$tmp/root/usr/bin/kbindex" "$(find "$tmp/root" -name "libkbindex.so.$version")"; do
-  if readelf -d "$f" | grep -Eq 'RPATH|RUNPATH'; then fail "$f has an RPATH"; fi
+  if grep -E 'RPATH|RUNPATH' <<<"$(readelf -d "$f")"; then fail "$f has an RPATH"; fi
 done
 # No text file names the trees the package was built from (-I: text files only).
 for leak in "$src" "$build" "$tmp/out"; do
