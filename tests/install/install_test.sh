@@ -8,6 +8,7 @@
 #   - examples/embed builds against the installed CMake package (find_package(kbindex)), finds
 #     libkbindex.so in the prefix by RPATH, and works (index, search, stats);
 #   - the pkg-config file gives working flags (the example builds with them too);
+#   - the systemd user unit runs <prefix>/bin/kbindex serve and passes systemd-analyze verify;
 #   - an installed kbindex without Chroma fails and names kbindex-install-chroma.
 # Needs root (unshare -m, mount): fails, never skips, without it.
 #   install_test.sh BUILD_DIR SOURCE_DIR
@@ -26,7 +27,7 @@ src="$(cd "$2" && pwd -P)"
   fail "must run as root: the source tree is hidden with unshare -m and mount (CI runs the suite as root)"
 command -v unshare >/dev/null || fail "unshare is missing (Debian package util-linux)"
 unshare -m true 2>/dev/null || fail "unshare -m does not work here (no CAP_SYS_ADMIN?)"
-for tool in cmake c++ pkg-config readelf ldd node; do
+for tool in cmake c++ pkg-config readelf ldd node systemd-analyze; do
   command -v "$tool" >/dev/null || fail "$tool is missing (tools/setup installs it)"
 done
 
@@ -151,6 +152,14 @@ echo "pkg-config --cflags --libs kbindex: $flags"
 run c++ -std=c++20 -o "$tmp/embed-pc" "$tmp/embed/main.cpp" $flags -Wl,-rpath,"$libdir" ||
   fail "examples/embed does not build with the pkg-config flags"
 loads_from_prefix "$tmp/embed-pc" || fail "the pkg-config build does not find libkbindex"
+
+step "the systemd user unit"
+unit="$prefix/lib/systemd/user/kbindex.service"
+grep -qx "ExecStart=$prefix/bin/kbindex serve" "$unit" || fail "the unit does not run $prefix/bin/kbindex serve"
+# Also resolves Documentation=man:kbindex(1) against the installed page.
+verify="$(run env MANPATH="$prefix/share/man" systemd-analyze verify "$unit" 2>&1)" ||
+  fail "systemd-analyze verify rejects the unit: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify warns about the unit: $verify"
 
 step "an installed kbindex without Chroma says what to do"
 set +e

@@ -74,6 +74,11 @@ grep -qx 'prefix=/usr' "$(find "$tmp/root" -name kbindex.pc)" || fail "kbindex.p
 for f in "$tmp/root/usr/bin/kbindex" "$(find "$tmp/root" -name "libkbindex.so.$version")"; do
   if grep -E 'RPATH|RUNPATH' <<<"$(readelf -d "$f")"; then fail "$f has an RPATH"; fi
 done
+# The packaged (stripped) programs run, and the page is the one the build rendered.
+[ "$("$tmp/root/usr/bin/kbindex" --version)" = "kbindex $version" ] || fail "the packaged kbindex does not run"
+cmp -s <(gzip -dcf "$(find "$tmp/root/usr/share/man/man1" -name 'kbindex.1*')") "$build/man/kbindex.1" ||
+  fail "the packaged man page is not build/man/kbindex.1"
+"$tmp/root/usr/bin/kbindex-install-chroma" --help >/dev/null || fail "the packaged kbindex-install-chroma does not run"
 # No text file names the trees the package was built from (-I: text files only).
 for leak in "$src" "$build" "$tmp/out"; do
   if grep -rIl -F "$leak" "$tmp/root"; then fail "installed files name $leak"; fi
