@@ -6,8 +6,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 
 #include "cli/cli.h"
+#include "cli/man_page.h"
 
 namespace {
 
@@ -136,6 +138,13 @@ int main(int argc, char** argv) {
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
   skipped->add_option("--source", skipped_source, "only this source");
+
+  // `kbindex --man` prints the man page rendered from the definition above (the build installs
+  // it as kbindex.1). It is not a parser option: it stays out of --help and needs no subcommand.
+  if (argc == 2 && std::string_view(argv[1]) == "--man") {
+    std::fputs(kb::cli::RenderManPage(app).c_str(), stdout);
+    return kb::cli::kExitOk;
+  }
 
   try {
     app.parse(argc, argv);

@@ -123,9 +123,12 @@ Result<std::string> LocalChroma::FindHome(const std::string& configured) {
     return Status::NotFound("no Chroma server in " + configured + " (chroma_home): it must hold node_modules/chromadb");
   }
   std::string looked = candidates.size() > 1 ? candidates[0] : "";
-  const std::string installer =
-      ExeDir().empty() ? std::string("kbindex-install-chroma")
-                       : std::filesystem::weakly_canonical(ExeDir() + "/kbindex-install-chroma").string();
+  // The installer is named by its path when it is installed beside this binary (it installs
+  // next to the prefix it belongs to), else by name.
+  std::string installer = "kbindex-install-chroma";
+  if (const std::string beside = ExeDir() + "/" + installer; !ExeDir().empty() && Exists(beside)) {
+    installer = std::filesystem::weakly_canonical(beside).string();
+  }
   return Status::NotFound(
       "the managed Chroma server is not installed (looked in " + looked +
       ", $KBINDEX_CHROMA_HOME and ~/.local/share/kbindex/chroma). Install the pinned server with `" + installer +
