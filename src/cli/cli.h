@@ -77,6 +77,7 @@ int RunFailures(Globals& g, int limit);
 int RunRetry(Globals& g, const std::string& id, bool all);
 struct ReindexArgs {
   std::string embedder;  // switch to this embedder (with model/url/dims from the globals)
+  bool rebuild = false;  // a fresh collection beside the active one, then swapped in
 };
 int RunReindex(Globals& g, const ReindexArgs& args);
 int RunVerify(Globals& g, bool repair);

@@ -121,8 +121,12 @@ int main(int argc, char** argv) {
   auto* reindex = app.add_subcommand(
       "reindex", "re-embed everything in place; with --embedder, switch embedders without downtime");
   bool verify_repair = false;
-  auto* verify = app.add_subcommand("verify", "compare SQLite with Chroma: missing, stale and orphan chunks");
-  verify->add_flag("--repair", verify_repair, "fix what is found, then sync");
+  reindex->add_flag("--rebuild", reindex_args.rebuild,
+                    "build a fresh collection beside the active one and swap it in (a vector index that no "
+                    "longer answers; see verify)");
+  auto* verify = app.add_subcommand(
+      "verify", "compare SQLite with Chroma (missing, stale and orphan chunks) and check that the index answers");
+  verify->add_flag("--repair", verify_repair, "fix what is found (a broken index is rebuilt), then sync");
 
   kb::cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "local HTTP API for the desktop app (runs the worker too)");
