@@ -59,7 +59,10 @@ Result<CanaryReport> CheckIndex(SyncEngine& engine, VectorStore& vectors, const 
     }
   }
 
-  report.ok = report.self_misses == 0 && report.empty_answers == 0;
+  // HNSW is approximate: on near-identical notes (a template's daily notes) a healthy, freshly
+  // built index misses up to a quarter of exact self-queries, and a rebuild would not change
+  // that. An empty answer never happens on a healthy index; nor does a majority of misses.
+  report.ok = report.empty_answers == 0 && report.self_misses * 2 <= report.checked;
   if (!report.ok) {
     report.reason = "the vector index of '" + c.name + "' does not answer: " + std::to_string(report.empty_answers) +
                     " of " + std::to_string(report.checked) + " self-queries came back empty, " +
