@@ -140,7 +140,7 @@ TEST(McpJsonRpcTest, MalformedMessagesAreClassifiedWithTheRightCode) {
 }
 
 TEST_F(McpSessionTest, InitializeNegotiatesTheProtocolVersion) {
-  for (const std::string& v : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
+  for (const char* v : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
     mcp::Session s(test_.catalog);
     auto r = s.Handle(mcp::ClassifyMessage(Request(1, "initialize", {{"protocolVersion", v}})));
     ASSERT_TRUE(r && r->contains("result")) << v;
