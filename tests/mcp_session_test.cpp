@@ -50,9 +50,13 @@ struct TestCatalog {
     wait.output_schema = json{{"type", "object"}};
     wait.run = [this](const json&, mcp::ToolContext& ctx) {
       started.set_value();
-      while (!ctx.Cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      saw_cancel = true;
-      return mcp::ToolResult::Error("cancelled");
+      // Bounded, so that a broken cancellation fails the test instead of hanging it.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!ctx.Cancelled() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      saw_cancel = ctx.Cancelled();
+      return mcp::ToolResult::Error(saw_cancel ? "cancelled" : "never cancelled");
     };
     mcp::Tool progress;
     progress.name = "progress";

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <functional>
+#include <future>
 #include <thread>
 
 #include "api/api_server.h"
@@ -20,8 +22,10 @@ using json = nlohmann::json;
 
 constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
 
-// Runs ServeStdio over pipes with `input`, returns every output line.
-std::vector<std::string> ServeLines(mcp::Session& session, const std::string& input, mcp::StdioOptions o = {}) {
+// Runs ServeStdio over pipes with `input` (then, after `between` returns, `more`), returns
+// every output line.
+std::vector<std::string> ServeLines(mcp::Session& session, const std::string& input, mcp::StdioOptions o = {},
+                                    const std::function<void()>& between = {}, const std::string& more = "") {
   int in[2], out[2];
   EXPECT_EQ(::pipe(in), 0);
   EXPECT_EQ(::pipe(out), 0);
@@ -29,12 +33,17 @@ std::vector<std::string> ServeLines(mcp::Session& session, const std::string& in
   int rc = -1;
   std::thread server([&] { rc = mcp::ServeStdio(session, in[0], out[1], stop, o); ::close(out[1]); });
   std::thread writer([&] {
-    size_t done = 0;
-    while (done < input.size()) {
-      const ssize_t n = ::write(in[1], input.data() + done, input.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
+    auto write_all = [&](const std::string& data) {
+      size_t done = 0;
+      while (done < data.size()) {
+        const ssize_t n = ::write(in[1], data.data() + done, data.size() - done);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+    };
+    write_all(input);
+    if (between) between();
+    write_all(more);
     ::close(in[1]);
   });
   std::string output;
@@ -158,6 +167,49 @@ TEST_F(McpStdioTest, ALastLineWithoutNewlineIsServed) {
   const auto lines = ServeLines(session, R"({"jsonrpc":"2.0","id":5,"method":"ping"})");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(json::parse(lines[0])["id"], 5);
+}
+
+// A long call runs on the worker while the reader goes on: ping is answered during it, and
+// notifications/cancelled stops it (no answer for it).
+TEST(McpStdioCancelTest, PingAndCancelAreSeenWhileACallRuns) {
+  mcp::Catalog catalog;
+  mcp::Tool wait;
+  wait.name = "wait";
+  wait.input_schema = json{{"type", "object"}};
+  wait.output_schema = json{{"type", "object"}};
+  std::atomic<bool> cancelled{false};
+  std::promise<void> running;
+  wait.run = [&](const json&, mcp::ToolContext& ctx) {
+    running.set_value();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ctx.Cancelled() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    cancelled = ctx.Cancelled();
+    return mcp::ToolResult::Error("stopped");
+  };
+  catalog.tools.push_back(wait);
+  mcp::Session session(catalog);
+  const std::string input =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})" "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait"}})" "\n";
+  const std::string more =  // once the call runs
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait"}})" "\n"
+      R"({"jsonrpc":"2.0","id":3,"method":"ping"})" "\n"
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"test"}})" "\n"
+      R"({"jsonrpc":"2.0","id":4,"method":"ping"})" "\n";
+  const auto lines = ServeLines(session, input, {}, [&] { running.get_future().wait(); }, more);
+  EXPECT_TRUE(cancelled);
+  std::vector<json> answers;
+  for (const auto& l : lines) answers.push_back(json::parse(l));
+  ASSERT_EQ(answers.size(), 4u) << ::testing::PrintToString(lines);  // initialize, duplicate id, 2 pings
+  int duplicate = 0, pings = 0;
+  for (const auto& a : answers) {
+    if (a["id"] == 2) duplicate += a["error"]["code"] == mcp::kInvalidRequest;
+    if (a["id"] == 3 || a["id"] == 4) pings += a.contains("result");
+  }
+  EXPECT_EQ(duplicate, 1);
+  EXPECT_EQ(pings, 2);
 }
 
 // ---------------------------------------------------------------- Streamable HTTP
