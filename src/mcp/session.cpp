@@ -36,7 +36,12 @@ std::string TypeName(const json& v) {
 
 bool HasType(const json& v, const std::string& type) {
   if (type == "string") return v.is_string();
-  if (type == "integer") return v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())) && std::abs(v.get<double>()) < 9e15);
+  if (type == "integer") {
+    if (v.is_number_integer()) return true;
+    if (!v.is_number_float()) return false;
+    const double d = v.get<double>();  // 5.0 is an integer in JSON Schema
+    return std::abs(d) < 9e15 && d == std::floor(d);
+  }
   if (type == "number") return v.is_number();
   if (type == "boolean") return v.is_boolean();
   if (type == "object") return v.is_object();
