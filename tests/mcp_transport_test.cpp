@@ -212,6 +212,51 @@ TEST(McpStdioCancelTest, PingAndCancelAreSeenWhileACallRuns) {
   EXPECT_EQ(pings, 2);
 }
 
+// The input ended, the last call is still running, then a signal comes: the call is cancelled
+// and the server returns (it does not wait for the call to finish on its own).
+TEST(McpStdioCancelTest, AStopAfterTheInputEndedCancelsTheRunningCall) {
+  mcp::Catalog catalog;
+  mcp::Tool wait;
+  wait.name = "wait";
+  wait.input_schema = json{{"type", "object"}};
+  wait.output_schema = json{{"type", "object"}};
+  std::promise<void> running;
+  std::atomic<bool> cancelled{false};
+  wait.run = [&](const json&, mcp::ToolContext& ctx) {
+    running.set_value();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ctx.Cancelled() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    cancelled = ctx.Cancelled();
+    return mcp::ToolResult::Error("stopped");
+  };
+  catalog.tools.push_back(wait);
+  mcp::Session session(catalog);
+  int in[2], out[2];
+  ASSERT_EQ(::pipe(in), 0);
+  ASSERT_EQ(::pipe(out), 0);
+  const std::string input =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})" "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait"}})" "\n";
+  ASSERT_EQ(::write(in[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  ::close(in[1]);
+  std::atomic<bool> stop{false};
+  std::thread server([&] { mcp::ServeStdio(session, in[0], out[1], stop); ::close(out[1]); });
+  running.get_future().wait();
+  const auto stopped_at = std::chrono::steady_clock::now();
+  stop = true;
+  server.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, std::chrono::seconds(5));
+  EXPECT_TRUE(cancelled);
+  std::string output;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) output.append(buf, static_cast<size_t>(n));
+  ::close(in[0]);
+  ::close(out[0]);
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;  // initialize only
+}
+
 // ---------------------------------------------------------------- Streamable HTTP
 
 class McpHttpTest : public ::testing::Test {

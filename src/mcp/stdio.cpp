@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -59,13 +60,18 @@ int ServeStdio(Session& session, int in_fd, int out_fd, const std::atomic<bool>&
   std::condition_variable cv;
   std::deque<Message> queue;
   bool closing = false;
+  std::atomic<bool> worker_done{false};
   std::thread worker([&] {
     for (;;) {
       Message m;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return closing || !queue.empty(); });
-        if (queue.empty()) return;
+        if (queue.empty()) {
+          worker_done = true;
+          cv.notify_all();
+          return;
+        }
         m = std::move(queue.front());
         queue.pop_front();
       }
@@ -139,12 +145,18 @@ int ServeStdio(Session& session, int in_fd, int out_fd, const std::atomic<bool>&
 
   // Input ended: the calls it asked for are answered before returning. Stopped (a signal, or
   // nobody reads our output): they are cancelled.
-  if (stop.load() || out.broken()) session.CancelAll();
   {
     std::lock_guard lock(mu);
     closing = true;
   }
   cv.notify_all();
+  // (A stop may also come while the last calls are being answered: a client that closed our
+  // input waits a little, then sends SIGTERM.)
+  while (!worker_done.load()) {
+    if (stop.load() || out.broken()) session.CancelAll();
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return worker_done.load(); });
+  }
   worker.join();
   return out.broken() ? 1 : 0;
 }
