@@ -94,6 +94,11 @@ struct ServeArgs {
 int RunServe(Globals& g, const ServeArgs& args);
 // "<folder of the database>/api-token"
 std::string DefaultTokenFile(const std::string& db_path);
+struct McpArgs {
+  bool no_worker = false;  // another process runs the worker
+};
+// The MCP server on stdin/stdout until the client closes stdin (or SIGINT/SIGTERM).
+int RunMcp(Globals& g, const McpArgs& args);
 int RunShow(Globals& g, const std::string& id, bool body);
 int RunSkipped(Globals& g, const std::string& source);
 

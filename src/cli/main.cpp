@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
   serve->add_option("--interval", serve_args.interval_s, "worker interval in seconds (default 300)");
   serve->add_flag("--no-worker", serve_args.no_worker, "do not run the retry worker (another process does)");
 
+  kb::cli::McpArgs mcp_args;
+  auto* mcp = app.add_subcommand("mcp", "MCP server on stdio for AI assistants (tools: search, get_note, put_note, ...)");
+  mcp->add_flag("--no-worker", mcp_args.no_worker, "do not run the retry worker (another process does)");
+
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
   skipped->add_option("--source", skipped_source, "only this source");
@@ -192,6 +196,7 @@ int main(int argc, char** argv) {
   if (*sync) return kb::cli::RunSync(g);
   if (*worker) return kb::cli::RunWorker(g, worker_args);
   if (*serve) return kb::cli::RunServe(g, serve_args);
+  if (*mcp) return kb::cli::RunMcp(g, mcp_args);
   if (*failures) return kb::cli::RunFailures(g, failures_limit);
   if (*retry) return kb::cli::RunRetry(g, retry_id, retry_all);
   if (*reindex) return kb::cli::RunReindex(g, reindex_args);
