@@ -12,5 +12,6 @@ inline constexpr const char* kCollectionBase = "collection_base"; // the configu
 inline constexpr const char* kCollectionVersion = "collection_version";       // N of name__vN
 inline constexpr const char* kCollectionGeneration = "collection_generation"; // bumped per switch
 inline constexpr const char* kCollectionToDrop = "collection_to_drop";        // retired by a switch
+inline constexpr const char* kWatchState = "watch_state";  // what the folder watcher is doing (JSON)
 
 }  // namespace kb::meta

@@ -31,6 +31,9 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   sql += ")";
   if (dq.attempted_before) sql += " AND (d.last_sync_attempt IS NULL OR d.last_sync_attempt < ?)";
   sql += " AND (d.sync_lease_pid IS NULL OR d.sync_lease_until < ?)";
+  // An id that another (renamed) document still has chunks under waits until that document's
+  // move is done: its deletion of the old chunks must not land after this one's upsert.
+  sql += " AND NOT EXISTS (SELECT 1 FROM document_moves m WHERE m.old_id = d.id AND m.doc_key <> d.doc_key)";
   sql += " ORDER BY coalesce(d.last_sync_attempt, d.updated_at), d.doc_key LIMIT ?";
   Status st = impl_->Run("selecting documents to sync", false, [&] {
     out.clear();
@@ -65,19 +68,23 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
       if (c.deleted_at) {
         auto q = impl_->Stmt(
             "UPDATE documents SET last_sync_attempt=?, sync_lease_pid=?, sync_lease_until=? "
-            "WHERE doc_key=? AND deleted_at=? AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
+            "WHERE doc_key=? AND deleted_at=? AND (sync_lease_pid IS NULL OR sync_lease_until < ?) "
+            "AND (?='' OR id=?)");
         q->bind(1, now);
         q->bind(2, pid);
         q->bind(3, lease_until_ms);
         q->bind(4, c.key);
         q->bind(5, *c.deleted_at);
         q->bind(6, now);
+        q->bind(7, c.id);
+        q->bind(8, c.id);
         out[i] = q->exec() > 0;
       } else {
         auto q = impl_->Stmt(
             "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?), last_sync_attempt=?, "
             "sync_lease_pid=?, sync_lease_until=? WHERE doc_key=? AND content_hash=? AND "
-            "deleted_at IS NULL AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
+            "deleted_at IS NULL AND (sync_lease_pid IS NULL OR sync_lease_until < ?) AND "
+            "(?='' OR id=?)");
         q->bind(1, c.chunks);
         q->bind(2, now);
         q->bind(3, pid);
@@ -85,6 +92,8 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
         q->bind(5, c.key);
         q->bind(6, c.content_hash);
         q->bind(7, now);
+        q->bind(8, c.id);
+        q->bind(9, c.id);
         out[i] = q->exec() > 0;
       }
     }
@@ -151,26 +160,37 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
           auto q = impl_->Stmt(
               "UPDATE documents SET sync_status='synced', synced_hash=content_hash, "
               "synced_chunks=?, chunks_hwm=?, sync_attempts=0, sync_error=NULL, "
-              "last_sync_attempt=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
+              "last_sync_attempt=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL AND "
+              "(?='' OR id=?)");
           q->bind(1, o.chunks);
           q->bind(2, o.chunks);
           q->bind(3, now);
           q->bind(4, o.key);
           q->bind(5, o.sent_hash);
+          q->bind(6, o.id);
+          q->bind(7, o.id);
           n = q->exec();
           r.synced += n;
+          if (n > 0 && !o.id.empty()) {
+            // The pass that sent it under this id also deleted the chunks of its former ids.
+            auto m = impl_->Stmt("DELETE FROM document_moves WHERE doc_key=?");
+            m->bind(1, o.key);
+            m->exec();
+          }
           break;
         }
         case SyncOutcome::Kind::kFailed: {
           auto q = impl_->Stmt(
               "UPDATE documents SET sync_status='failed', sync_attempts=sync_attempts+1, "
               "last_sync_attempt=?, sync_error=? WHERE doc_key=? AND content_hash=? AND "
-              "(deleted_at IS NULL) = ?");
+              "(deleted_at IS NULL) = ? AND (?='' OR id=?)");
           q->bind(1, now);
           q->bind(2, o.error);
           q->bind(3, o.key);
           q->bind(4, o.sent_hash);
           q->bind(5, o.deleted_at ? 0 : 1);
+          q->bind(6, o.id);
+          q->bind(7, o.id);
           n = q->exec();
           r.failed += n;
           break;
@@ -189,6 +209,39 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
   });
   if (!st.ok()) return st;
   return r;
+}
+
+Result<std::vector<DocumentMove>> DocumentStore::ListMoves(std::span<const int64_t> keys) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<DocumentMove> out;
+  Status st = impl_->Run("reading moved documents", false, [&] {
+    out.clear();
+    auto read = [&](SQLite::Statement& q) {
+      while (q.executeStep()) {
+        out.push_back(DocumentMove{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                   q.getColumn(2).getInt(), q.getColumn(3).getInt64()});
+      }
+    };
+    if (keys.empty()) {
+      auto q = impl_->Stmt("SELECT doc_key, old_id, chunks, moved_at FROM document_moves");
+      read(*q);
+      return;
+    }
+    {
+      auto any = impl_->Stmt("SELECT EXISTS (SELECT 1 FROM document_moves)");
+      if (!any->executeStep() || any->getColumn(0).getInt() == 0) return;  // the usual case
+    }
+    auto q = impl_->Stmt(
+        "SELECT doc_key, old_id, chunks, moved_at FROM document_moves WHERE doc_key=? "
+        "ORDER BY moved_at DESC");
+    for (int64_t key : keys) {
+      q->reset();
+      q->bind(1, key);
+      read(*q);
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
 }
 
 Result<int64_t> DocumentStore::BeginSyncRun(const std::string& kind) {
