@@ -58,6 +58,7 @@ struct SyncEngine::Item {
   size_t record_end = 0;
   std::vector<std::string> stale_ids;  // chunk ids to delete (shrink, former ids, or all for tombstones)
   int reused = 0;                // live: chunks whose stored vectors were reused (a rename)
+  bool moved = false;            // live: renamed, its former ids' chunks deleted in this send
   Status status;                 // outcome so far
 };
 
@@ -302,6 +303,7 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
     }
     if (!d.live()) {
       item.tombstone = true;
+      item.moved = !moves.empty();
       for (int n = 0; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
       item.stale_ids.insert(item.stale_ids.end(), moved_ids.begin(), moved_ids.end());
       item.doc = std::move(d);
@@ -327,6 +329,7 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
     item.chunks = static_cast<int>(p.chunks.size());
     for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
     item.stale_ids.insert(item.stale_ids.end(), moved_ids.begin(), moved_ids.end());
+    item.moved = !p.moves.empty();
     item.doc = std::move(d);
     items.push_back(std::move(item));
     records_of.emplace_back();
@@ -491,33 +494,40 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
       spdlog::info("released {} documents claimed by a process that no longer runs", *n);
     }
   }
-  BatchQueue queue(1);  // one batch built ahead while one is sent
-  std::mutex report_mu;
-  std::thread producer([&] { Produce(ps, queue, report, report_mu); });
-  while (auto batch = queue.Pop()) {
-    SyncReport delta;
-    Send(ps, *batch, delta);  // no lock held during network calls
-    {
-      std::lock_guard lock(report_mu);
-      report.attempted += delta.attempted;
-      report.synced += delta.synced;
-      report.failed += delta.failed;
-      report.deleted += delta.deleted;
-      report.superseded += delta.superseded;
-      report.batches += delta.batches;
-      report.chunks += delta.chunks;
-      report.reused += delta.reused;
-      report.max_batch_docs = std::max(report.max_batch_docs, delta.max_batch_docs);
-      if (report.error.ok()) report.error = delta.error;
-      if (pass.on_progress) pass.on_progress(report);
+  // A document whose id is a renamed document's former id waits (DueForSync) until that move
+  // is recorded; when this pass completed moves, another round picks such documents up.
+  for (int round = 0; round < 4; ++round) {
+    const int64_t moved_before = report.moved;
+    BatchQueue queue(1);  // one batch built ahead while one is sent
+    std::mutex report_mu;
+    std::thread producer([&] { Produce(ps, queue, report, report_mu); });
+    while (auto batch = queue.Pop()) {
+      SyncReport delta;
+      Send(ps, *batch, delta);  // no lock held during network calls
+      {
+        std::lock_guard lock(report_mu);
+        report.attempted += delta.attempted;
+        report.synced += delta.synced;
+        report.failed += delta.failed;
+        report.deleted += delta.deleted;
+        report.superseded += delta.superseded;
+        report.batches += delta.batches;
+        report.chunks += delta.chunks;
+        report.reused += delta.reused;
+        report.moved += delta.moved;
+        report.max_batch_docs = std::max(report.max_batch_docs, delta.max_batch_docs);
+        if (report.error.ok()) report.error = delta.error;
+        if (pass.on_progress) pass.on_progress(report);
+      }
+      if (pass.stop && pass.stop->load()) {
+        // Finish the batch in hand only; claimed-but-unsent rows stay pending for the next pass.
+        queue.Abort();
+        break;
+      }
     }
-    if (pass.stop && pass.stop->load()) {
-      // Finish the batch in hand only; claimed-but-unsent rows stay pending for the next pass.
-      queue.Abort();
-      break;
-    }
+    producer.join();
+    if ((pass.stop && pass.stop->load()) || report.moved == moved_before) break;
   }
-  producer.join();
   if (pass.stop && pass.stop->load()) report.stopped = true;
 
   SyncRun run;
@@ -765,7 +775,7 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
 
   std::vector<SyncOutcome> outcomes;
   outcomes.reserve(batch.items.size());
-  int64_t chunks = 0, reused = 0;
+  int64_t chunks = 0, reused = 0, moved = 0;
   for (const Item& it : batch.items) {
     SyncOutcome o;
     o.key = it.doc.key;
@@ -776,9 +786,11 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
       o.error = it.status.message();
       o.deleted_at = it.tombstone ? it.doc.deleted_at : std::nullopt;
     } else if (it.tombstone) {
+      if (it.moved) ++moved;
       o.kind = SyncOutcome::Kind::kPurged;
       o.deleted_at = it.doc.deleted_at;
     } else {
+      if (it.moved) ++moved;
       o.kind = SyncOutcome::Kind::kSynced;
       o.chunks = it.chunks;
       chunks += it.chunks;
@@ -819,6 +831,7 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
   report.superseded += applied->superseded;
   report.chunks += chunks;
   report.reused += reused;
+  report.moved += moved;
   for (const Item& it : batch.items) {
     if (!it.status.ok()) {
       if (report.error.ok()) report.error = it.status;

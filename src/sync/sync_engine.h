@@ -114,6 +114,7 @@ struct SyncReport {
   int64_t batches = 0;
   int64_t chunks = 0;      // chunks upserted
   int64_t reused = 0;      // of which moved with their stored vectors (renamed notes, not re-embedded)
+  int64_t moved = 0;       // renamed documents whose chunks under former ids were cleaned up
   int max_batch_docs = 0;  // largest batch, in documents
   Status error;            // the first error of the pass (ok when there was none)
   bool stopped = false;    // ended by the stop flag
