@@ -6,10 +6,9 @@
 namespace kb {
 
 Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const DocumentInput> docs) {
-  std::lock_guard lock(impl_->mu);
   std::vector<PutOutcome> out;
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("writing documents", true, [&] {
+  Status st = impl_->Write("writing documents", [&](Conn& c) {
     out.clear();
     out.reserve(docs.size());
     std::vector<TextRow> texts;
@@ -18,7 +17,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
       std::string old_hash;
       bool exists = false, live = false, foreign = false;
       {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "SELECT doc_key, content_hash, deleted_at IS NULL, source <> ? FROM documents WHERE id=?");
         q->bind(1, d.source);
         q->bind(2, d.id);
@@ -34,7 +33,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         out.push_back(PutOutcome::kConflict);
       } else if (!exists) {
         {
-          auto q = impl_->Stmt(
+          auto q = c.Stmt(
               "INSERT INTO documents(id, source, path, title, metadata, content_hash, "
               "file_mtime_ns, file_size, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
           q->bind(1, d.id);
@@ -49,10 +48,10 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
           q->bind(10, now);
           q->exec();
         }
-        texts.push_back(TextRow{impl_->db.getLastInsertRowid(), &d.title, &d.body});
+        texts.push_back(TextRow{c.db.getLastInsertRowid(), &d.title, &d.body});
         out.push_back(PutOutcome::kInserted);
       } else if (live && old_hash == d.content_hash) {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "UPDATE documents SET file_mtime_ns=?, file_size=? WHERE doc_key=? AND "
             "(file_mtime_ns IS NOT ? OR file_size IS NOT ?)");
         BindOpt(*q, 1, d.file_mtime_ns);
@@ -64,7 +63,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         out.push_back(PutOutcome::kUnchanged);
       } else {
         {
-          auto q = impl_->Stmt(
+          auto q = c.Stmt(
               "UPDATE documents SET source=?, path=?, title=?, metadata=?, content_hash=?, "
               "file_mtime_ns=?, file_size=?, updated_at=?, deleted_at=NULL, sync_status='pending', "
               "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL WHERE doc_key=?");
@@ -83,7 +82,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         out.push_back(live ? PutOutcome::kChanged : PutOutcome::kRestored);
       }
     }
-    impl_->WriteTexts(texts);
+    c.WriteTexts(texts);
   });
   if (!st.ok()) return st;
   return out;
@@ -92,9 +91,8 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
 Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameInput> renames) {
   std::vector<bool> out;
   if (renames.empty()) return out;
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("renaming documents", true, [&] {
+  Status st = impl_->Write("renaming documents", [&](Conn& c) {
     out.assign(renames.size(), false);
     std::vector<TextRow> texts;
     for (size_t i = 0; i < renames.size(); ++i) {
@@ -103,7 +101,7 @@ Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameI
       int64_t key = 0;
       int known = 0;
       {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "SELECT doc_key, max(chunks_hwm, synced_chunks) FROM documents WHERE id=? AND source=? AND "
             "deleted_at IS NULL AND content_hash=?");
         q->bind(1, r.old_id);
@@ -114,13 +112,13 @@ Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameI
         known = q->getColumn(1).getInt();
       }
       {
-        auto q = impl_->Stmt("SELECT 1 FROM documents WHERE id=?");
+        auto q = c.Stmt("SELECT 1 FROM documents WHERE id=?");
         q->bind(1, d.id);
         if (q->executeStep()) continue;  // the new id is taken (a tombstone, or another source)
       }
       if (known > 0) {
         // The vector store may hold chunks under the old id: the next sync moves them.
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "INSERT INTO document_moves(doc_key, old_id, chunks, moved_at) VALUES (?,?,?,?) "
             "ON CONFLICT(doc_key, old_id) DO UPDATE SET chunks=max(chunks, excluded.chunks), "
             "moved_at=excluded.moved_at");
@@ -134,19 +132,19 @@ Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameI
       // will be overwritten or deleted by the next sync, up to this high-water mark).
       int back = 0;
       {
-        auto q = impl_->Stmt("SELECT chunks FROM document_moves WHERE doc_key=? AND old_id=?");
+        auto q = c.Stmt("SELECT chunks FROM document_moves WHERE doc_key=? AND old_id=?");
         q->bind(1, key);
         q->bind(2, d.id);
         if (q->executeStep()) back = q->getColumn(0).getInt();
       }
       if (back > 0) {
-        auto q = impl_->Stmt("DELETE FROM document_moves WHERE doc_key=? AND old_id=?");
+        auto q = c.Stmt("DELETE FROM document_moves WHERE doc_key=? AND old_id=?");
         q->bind(1, key);
         q->bind(2, d.id);
         q->exec();
       }
       {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "UPDATE documents SET id=?, path=?, title=?, metadata=?, file_mtime_ns=?, file_size=?, "
             "updated_at=?, sync_status='pending', sync_attempts=0, last_sync_attempt=NULL, "
             "sync_error=NULL, synced_hash=NULL, synced_chunks=0, chunks_hwm=? WHERE doc_key=?");
@@ -163,7 +161,7 @@ Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameI
       }
       {
         // A collection being built beside the active one holds it under the old id: rebuild.
-        auto q = impl_->Stmt("DELETE FROM shadow_sync WHERE doc_key=?");
+        auto q = c.Stmt("DELETE FROM shadow_sync WHERE doc_key=?");
         q->bind(1, key);
         q->exec();
       }
@@ -172,7 +170,7 @@ Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameI
       texts.push_back(TextRow{key, &d.title, &d.body});
       out[i] = true;
     }
-    impl_->WriteTexts(texts);
+    c.WriteTexts(texts);
   });
   if (!st.ok()) return st;
   return out;
@@ -180,10 +178,9 @@ Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameI
 
 Status DocumentStore::UpdateFileStats(std::span<const FileState> states, const std::string& source) {
   if (states.empty()) return Status::Ok();
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("updating file stats", true, [&] {
+  return impl_->Write("updating file stats", [&](Conn& c) {
     for (const FileState& s : states) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "UPDATE documents SET file_mtime_ns=?, file_size=? WHERE source=? AND path=? AND "
           "content_hash=?");
       q->bind(1, s.mtime_ns);
@@ -197,21 +194,20 @@ Status DocumentStore::UpdateFileStats(std::span<const FileState> states, const s
 }
 
 Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
-  std::lock_guard lock(impl_->mu);
   int removed = 0;
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("tombstoning documents", true, [&] {
+  Status st = impl_->Write("tombstoning documents", [&](Conn& c) {
     removed = 0;
     for (const std::string& id : ids) {
       // Never sent to the vector store: nothing to delete there, drop the row now.
-      auto del = impl_->Stmt(
+      auto del = c.Stmt(
           "DELETE FROM documents WHERE id=? AND deleted_at IS NULL AND chunks_hwm=0 AND "
           "synced_chunks=0 AND NOT EXISTS (SELECT 1 FROM document_moves m WHERE "
           "m.doc_key=documents.doc_key)");
       del->bind(1, id);
       int n = del->exec();
       if (n == 0) {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "UPDATE documents SET deleted_at=?, updated_at=?, sync_status='pending', "
             "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL "
             "WHERE id=? AND deleted_at IS NULL");
@@ -221,7 +217,7 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
         n = q->exec();
         if (n > 0) {
           // Out of keyword search at once (the FTS trigger follows the text row).
-          auto t = impl_->Stmt("DELETE FROM document_text WHERE doc_key=(SELECT doc_key FROM documents WHERE id=?)");
+          auto t = c.Stmt("DELETE FROM document_text WHERE doc_key=(SELECT doc_key FROM documents WHERE id=?)");
           t->bind(1, id);
           t->exec();
         }
@@ -234,11 +230,10 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
 }
 
 Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   std::vector<FileState> out;
-  Status st = impl_->Run("loading file states", false, [&] {
+  Status st = impl_->Read("loading file states", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT path, content_hash, coalesce(file_mtime_ns,-1), coalesce(file_size,-1), "
         "deleted_at IS NULL FROM documents WHERE source=? AND path IS NOT NULL");
     q->bind(1, source);
@@ -254,12 +249,11 @@ Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& 
 
 Result<std::vector<FileState>> DocumentStore::LoadFileStatesUnder(const std::string& source,
                                                                 std::span<const std::string> paths) {
-  std::lock_guard lock(impl_->mu);
   std::vector<FileState> out;
-  Status st = impl_->Run("loading file states", false, [&] {
+  Status st = impl_->Read("loading file states", [&](Conn& c) {
     out.clear();
     // The path itself, and everything below it as a folder: "p/" <= path < "p0" ('0' follows '/').
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT path, content_hash, coalesce(file_mtime_ns,-1), coalesce(file_size,-1), "
         "deleted_at IS NULL FROM documents WHERE source=?1 AND (path=?2 OR (path>=?3 AND path<?4))");
     for (const std::string& p : paths) {
@@ -280,10 +274,9 @@ Result<std::vector<FileState>> DocumentStore::LoadFileStatesUnder(const std::str
 }
 
 Result<int64_t> DocumentStore::CountLive(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   int64_t n = 0;
-  Status st = impl_->Run("counting documents", false, [&] {
-    auto q = impl_->Stmt("SELECT count(*) FROM documents WHERE source=? AND deleted_at IS NULL");
+  Status st = impl_->Read("counting documents", [&](Conn& c) {
+    auto q = c.Stmt("SELECT count(*) FROM documents WHERE source=? AND deleted_at IS NULL");
     q->bind(1, source);
     n = q->executeStep() ? q->getColumn(0).getInt64() : 0;
   });
@@ -293,10 +286,9 @@ Result<int64_t> DocumentStore::CountLive(const std::string& source) {
 
 Status DocumentStore::ReplaceSkippedUnder(const std::string& source, std::span<const std::string> paths,
                                           std::span<const SkippedFile> files) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("recording skipped files", true, [&] {
+  return impl_->Write("recording skipped files", [&](Conn& c) {
     for (const std::string& p : paths) {
-      auto q = impl_->Stmt("DELETE FROM skipped WHERE source=?1 AND (path=?2 OR (path>=?3 AND path<?4))");
+      auto q = c.Stmt("DELETE FROM skipped WHERE source=?1 AND (path=?2 OR (path>=?3 AND path<?4))");
       q->bind(1, source);
       q->bind(2, p.empty() ? std::string(".") : p);
       q->bind(3, p.empty() ? std::string() : p + "/");
@@ -304,7 +296,7 @@ Status DocumentStore::ReplaceSkippedUnder(const std::string& source, std::span<c
       q->exec();
     }
     for (const SkippedFile& f : files) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
           "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
       q->bind(1, source);
@@ -320,15 +312,14 @@ Status DocumentStore::ReplaceSkippedUnder(const std::string& source, std::span<c
 }
 
 Status DocumentStore::ReplaceSkipped(const std::string& source, std::span<const SkippedFile> files) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("recording skipped files", true, [&] {
+  return impl_->Write("recording skipped files", [&](Conn& c) {
     {
-      auto q = impl_->Stmt("DELETE FROM skipped WHERE source=?");
+      auto q = c.Stmt("DELETE FROM skipped WHERE source=?");
       q->bind(1, source);
       q->exec();
     }
     for (const SkippedFile& f : files) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
           "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
       q->bind(1, source);

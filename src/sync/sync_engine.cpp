@@ -59,6 +59,7 @@ struct SyncEngine::Item {
   std::vector<std::string> stale_ids;  // chunk ids to delete (shrink, former ids, or all for tombstones)
   int reused = 0;                // live: chunks whose stored vectors were reused (a rename)
   bool moved = false;            // live: renamed, its former ids' chunks deleted in this send
+  std::string notice;            // live: what the vector store does not hold of it ("" when all)
   Status status;                 // outcome so far
 };
 
@@ -265,7 +266,7 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
                             std::vector<SyncOutcome>& failed, const CollectionRef* reuse_in) {
   struct Pending {
     size_t item;
-    std::vector<Chunk> chunks;
+    std::vector<PlannedChunk> chunks;
     std::vector<const DocumentMove*> moves;  // former ids, newest first
     bool reused = false;
   };
@@ -324,7 +325,9 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
     }
     Pending p;
     p.item = items.size();
-    p.chunks = ChunkFor(d, options_.chunker);
+    ChunkPlan plan = PlanChunks(d, options_.chunker);
+    item.notice = ChunkPlanNotice(plan, options_.chunker);
+    p.chunks = std::move(plan.chunks);
     p.moves = std::move(moves);
     item.chunks = static_cast<int>(p.chunks.size());
     for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
@@ -376,7 +379,7 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
           if (old.path && old.path->empty() && item.doc.path) old.path.reset();
           if (MetaString(meta, "content_hash") != item.doc.content_hash ||
               MetaString(meta, "title") != item.doc.title ||
-              MetaString(meta, "heading") != p.chunks[n].heading ||
+              MetaString(meta, "heading") != p.chunks[n].chunk.heading ||
               IsMarkdownDocument(old) != IsMarkdownDocument(item.doc) ||
               got.embeddings[it->second].size() != static_cast<size_t>(embedder.Dimensions())) {
             break;
@@ -389,8 +392,9 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
           VectorRecord r;
           r.id = ChunkId(item.doc.id, static_cast<int>(n));
           r.embedding = std::move(got.embeddings[rows[n]]);
-          if (options_.store_text) r.document = std::move(p.chunks[n].text);
-          r.metadata_json = ChunkMetadata(item.doc, p.chunks[n], static_cast<int>(n), fm);
+          PlannedChunk& pc = p.chunks[n];
+          if (options_.store_text) r.document = std::move(pc.chunk.text);
+          r.metadata_json = ChunkMetadata(item.doc, pc.chunk, pc.position, fm, pc.copies);
           records.push_back(std::move(r));
         }
         item.reused = static_cast<int>(rows.size());
@@ -406,7 +410,7 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
 
   std::vector<std::string> texts;  // embedding inputs, in order
   for (const Pending& p : live) {
-    for (const Chunk& c : p.chunks) texts.push_back(EmbeddingInput(items[p.item].doc, c));
+    for (const PlannedChunk& c : p.chunks) texts.push_back(EmbeddingInput(items[p.item].doc, c.chunk));
   }
   std::vector<std::string_view> views(texts.begin(), texts.end());
   auto embeddings = embedder.Embed(views);
@@ -452,8 +456,9 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
           break;
         }
       }
-      if (options_.store_text) r.document = std::move(live[i].chunks[c].text);
-      r.metadata_json = ChunkMetadata(item.doc, live[i].chunks[c], static_cast<int>(c), fm);
+      PlannedChunk& pc = live[i].chunks[c];
+      if (options_.store_text) r.document = std::move(pc.chunk.text);
+      r.metadata_json = ChunkMetadata(item.doc, pc.chunk, pc.position, fm, pc.copies);
       records.push_back(std::move(r));
     }
     if (!item.status.ok()) records.clear();
@@ -793,6 +798,7 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
       if (it.moved) ++moved;
       o.kind = SyncOutcome::Kind::kSynced;
       o.chunks = it.chunks;
+      o.notice = it.notice;
       chunks += it.chunks;
       reused += it.reused;
     }
