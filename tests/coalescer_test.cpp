@@ -60,6 +60,19 @@ TEST(CoalescerTest, RemovalsWaitUntilTheirFolderIsQuiet) {
   EXPECT_EQ(Paths(c.TakeDue(300)), std::vector<std::string>{"gone.md"});
 }
 
+TEST(CoalescerTest, AFileAppearingWhileARemovalWaitsGoesWithIt) {
+  // mv a.md new/b.md into a folder not watched yet: the removal of a.md is unpaired, b.md is
+  // found when new/ is armed. Together the scanner sees a move.
+  ChangeCoalescer c(Opts());
+  c.Add(0, "a.md", ChangeKind::kRemoved, 0);
+  c.Add(0, "new", ChangeKind::kWritten, 5);
+  EXPECT_TRUE(c.TakeDue(30).empty());  // a written path alone would be due at 25
+  EXPECT_EQ(Paths(c.TakeDue(105)), (std::vector<std::string>{"a.md", "new"}));
+  // Without a removal pending, writes are not held.
+  c.Add(0, "c.md", ChangeKind::kWritten, 200);
+  EXPECT_EQ(Paths(c.TakeDue(220)), std::vector<std::string>{"c.md"});
+}
+
 TEST(CoalescerTest, BothSidesOfAMoveAreDueTogether) {
   ChangeCoalescer c(Opts());
   c.AddMove(0, "a.md", "b.md", 0);

@@ -39,12 +39,31 @@ int64_t ChangeCoalescer::DueOf(const Key& key, const Entry& e) const {
   return std::min(due, e.first_ms + options_.max_delay_ms);
 }
 
-int64_t ChangeCoalescer::EffectiveDue(const Key& key, const Entry& e) const {
+std::map<size_t, int64_t> ChangeCoalescer::RemovalDue() const {
+  std::map<size_t, int64_t> out;
+  for (const auto& [key, e] : entries_) {
+    if (e.kind != ChangeKind::kRemoved) continue;
+    const int64_t d = DueOf(key, e);
+    auto [it, inserted] = out.try_emplace(key.first, d);
+    if (!inserted) it->second = std::max(it->second, d);
+  }
+  return out;
+}
+
+int64_t ChangeCoalescer::EffectiveDue(const Key& key, const Entry& e, const std::map<size_t, int64_t>& removals) const {
   int64_t due = DueOf(key, e);
   if (!e.partner.empty()) {
     const Key other{key.first, e.partner};
     auto it = entries_.find(other);
     if (it != entries_.end()) due = std::max(due, DueOf(other, it->second));
+  }
+  if (e.kind != ChangeKind::kRemoved) {
+    // A file that appears while a removal in its folder waits goes with it: a move whose two
+    // events could not be paired (into a folder not watched yet) is then one set, which the
+    // scanner recognises as a move (same content) and keeps the note's history.
+    if (auto it = removals.find(key.first); it != removals.end()) {
+      due = std::max(due, std::min(it->second, e.first_ms + options_.max_delay_ms));
+    }
   }
   return due;
 }
@@ -54,8 +73,9 @@ std::vector<ChangeBatch> ChangeCoalescer::TakeDue(int64_t now_ms) {
   for (auto& [root, reason] : reconcile_) out.push_back(ChangeBatch{root, {}, std::move(reason)});
   reconcile_.clear();
   std::map<size_t, std::vector<std::string>> due;
+  const auto removals = RemovalDue();
   for (const auto& [key, e] : entries_) {
-    if (EffectiveDue(key, e) <= now_ms) due[key.first].push_back(key.second);
+    if (EffectiveDue(key, e, removals) <= now_ms) due[key.first].push_back(key.second);
   }
   for (auto& [root, paths] : due) {
     for (const std::string& p : paths) entries_.erase(Key{root, p});
@@ -67,8 +87,9 @@ std::vector<ChangeBatch> ChangeCoalescer::TakeDue(int64_t now_ms) {
 std::optional<int64_t> ChangeCoalescer::NextDue() const {
   if (!reconcile_.empty()) return 0;
   std::optional<int64_t> next;
+  const auto removals = RemovalDue();
   for (const auto& [key, e] : entries_) {
-    const int64_t d = EffectiveDue(key, e);
+    const int64_t d = EffectiveDue(key, e, removals);
     if (!next || d < *next) next = d;
   }
   return next;

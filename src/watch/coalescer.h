@@ -8,7 +8,8 @@
 //   atomic save), after `settle_ms` (a moment for the rest of its burst to arrive);
 // - a removal waits, in addition, until its folder had no event for `quiet_ms`: a tree being
 //   deleted or unmounted then arrives as one set, which the safety valve can judge as a whole;
-// - the two paths of a move are due together (so the scanner sees the rename);
+// - the two paths of a move are due together (so the scanner sees the rename), and so is any
+//   other change of a folder while one of its removals waits (an unpaired move);
 // - nothing waits longer than `max_delay_ms` after its first event (a file rewritten
 //   continuously is still indexed now and then);
 // - a reconcile request (lost events, watch limit, periodic) replaces what a folder had
@@ -69,7 +70,9 @@ class ChangeCoalescer {
   };
   using Key = std::pair<size_t, std::string>;
   int64_t DueOf(const Key& key, const Entry& e) const;
-  int64_t EffectiveDue(const Key& key, const Entry& e) const;
+  // Per folder: when its last pending removal is due (none: absent).
+  std::map<size_t, int64_t> RemovalDue() const;
+  int64_t EffectiveDue(const Key& key, const Entry& e, const std::map<size_t, int64_t>& removals) const;
 
   CoalescerOptions options_;
   std::map<Key, Entry> entries_;
