@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "app/services.h"
@@ -373,6 +374,49 @@ TEST_F(WatchTest, AGitCheckoutBurstEndsEqualToAFreshScan) {
   for (int i = 0; i < 1'000; ++i) Put(P("newdir" + std::to_string(i % 20) + "/b" + std::to_string(i) + ".md"), "# B " + std::to_string(i) + "\n");
   Settle();
   EXPECT_TRUE(Converged());
+}
+
+// Random editing for a while — saves, atomic saves, renames, moves between folders, deletions,
+// new and removed folders — then the index equals a fresh scan. 3 s by default; a 2-minute
+// soak with KBINDEX_LONG_TESTS=1 (tools/test --long).
+TEST_F(WatchTest, AnEditingSoakEndsEqualToAFreshScan) {
+  const double seconds = std::getenv("KBINDEX_LONG_TESTS") ? 120.0 : 3.0;
+  for (int i = 0; i < 100; ++i) Put(P("f" + std::to_string(i % 5) + "/n" + std::to_string(i) + ".md"), "# N " + std::to_string(i) + "\n");
+  StartWatch();
+  std::mt19937 rng(7);
+  auto any_file = [&]() -> std::string {
+    std::vector<std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(h_.notes)) {
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    }
+    return files.empty() ? "" : files[rng() % files.size()];
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  int ops = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    const std::string f = any_file();
+    const std::string dir = P("f" + std::to_string(rng() % 8));
+    const std::string fresh = dir + "/s" + std::to_string(ops) + ".md";
+    std::error_code ec;
+    switch (rng() % 7) {
+      case 0: Put(fresh, "# New " + std::to_string(ops) + "\n"); break;
+      case 1: if (!f.empty()) Put(f, "# Edited " + std::to_string(ops) + "\n"); break;
+      case 2:
+        if (!f.empty()) {
+          Put(fs::path(f).parent_path() / ".save.tmp", "# Saved " + std::to_string(ops) + "\n");
+          fs::rename(fs::path(f).parent_path() / ".save.tmp", f, ec);
+        }
+        break;
+      case 3: if (!f.empty()) { fs::create_directories(dir); fs::rename(f, fresh, ec); } break;
+      case 4: if (!f.empty()) fs::remove(f, ec); break;
+      case 5: Put(dir + "/deep/er/d" + std::to_string(ops) + ".md", "# Deep\n"); break;
+      case 6: if (rng() % 10 == 0) fs::remove_all(P("f" + std::to_string(5 + rng() % 3)), ec); break;
+    }
+    ++ops;
+    if (ops % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 60));
+  }
+  Settle();
+  EXPECT_TRUE(Converged()) << ops << " operations";
 }
 
 TEST_F(WatchTest, AnOverflowedEventQueueIsHealedByAReconcile) {
