@@ -431,10 +431,16 @@ TEST_F(WatchTest, AnOverflowedEventQueueIsHealedByAReconcile) {
   // overflow is never seen as events.
   watch_->tree().SetPaused(true);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const int rounds = max_events / files + 10;  // each rewrite: at least a modify and a close
+  // One event per call (IN_ATTRIB), cheaper than rewriting: the queue fills fast.
+  const int rounds = max_events / files + 10;
   for (int r = 0; r < rounds; ++r) {
-    for (int i = 0; i < files; ++i) Put(P("burst/f" + std::to_string(i) + ".md"), "# F\nround " + std::to_string(r) + "\n");
+    for (int i = 0; i < files; ++i) {
+      fs::last_write_time(P("burst/f" + std::to_string(i) + ".md"),
+                          fs::file_time_type::clock::now() - std::chrono::seconds(r));
+    }
   }
+  // Their final content comes after the overflow: only a reconcile can see it.
+  for (int i = 0; i < files; ++i) Put(P("burst/f" + std::to_string(i) + ".md"), "# F\nfinal\n");
   Put(P("after-overflow.md"), "# After the overflow\n");
   fs::remove(P("keep.md"));
   watch_->tree().SetPaused(false);
