@@ -62,13 +62,14 @@ class WatchTest : public ::testing::Test {
   void TearDown() override {
     if (watch_) watch_->Stop();
   }
-  void StartWatch(int quiet_ms = 100) {
+  void StartWatch(int quiet_ms = 100, const std::function<void(watch::FolderWatchOptions&)>& adjust = {}) {
     watch::FolderWatchOptions o;
     o.folders = {h_.notes};
     o.tree.coalesce.quiet_ms = quiet_ms;
     o.tree.coalesce.settle_ms = 20;
     o.tree.coalesce.max_delay_ms = std::max(2'000, 20 * quiet_ms);
     o.tree.root_check_ms = 200;
+    if (adjust) adjust(o);
     auto w = watch::FolderWatch::Start(*services_, o);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     watch_ = std::move(w).value();
@@ -451,6 +452,30 @@ TEST_F(WatchTest, AnOverflowedEventQueueIsHealedByAReconcile) {
   EXPECT_NE(after.last_reconcile_reason.find("overflow"), std::string::npos) << after.last_reconcile_reason;
   EXPECT_TRUE(Live("after-overflow.md"));
   EXPECT_FALSE(Live("keep.md"));
+  EXPECT_TRUE(Converged());
+}
+
+TEST_F(WatchTest, TheWatchLimitIsReportedAndThePartlyWatchedTreeIsReconciled) {
+  for (int i = 0; i < 10; ++i) Put(P("d" + std::to_string(i) + "/n.md"), "# N " + std::to_string(i) + "\n");
+  // As if fs.inotify.max_user_watches allowed 4 watches: the root and 3 of its 10 folders.
+  StartWatch(100, [](watch::FolderWatchOptions& o) {
+    o.tree.max_watches = 4;
+    o.tree.degraded_reconcile_ms = 500;
+  });
+  kbindex::WatchState st = watch_->state();
+  ASSERT_EQ(st.folders.size(), 1u);
+  EXPECT_NE(st.folders[0].error.find("max_user_watches"), std::string::npos) << st.folders[0].error;
+  EXPECT_NE(st.last_reconcile_reason.find("watch limit"), std::string::npos) << st.last_reconcile_reason;
+  // A change in every folder, watched or not: the periodic reconcile of a degraded tree finds them.
+  for (int i = 0; i < 10; ++i) Put(P("d" + std::to_string(i) + "/n.md"), "# Changed " + std::to_string(i) + "\n");
+  EXPECT_TRUE(Eventually([&] {
+    for (int i = 0; i < 10; ++i) {
+      auto d = Doc("d" + std::to_string(i) + "/n.md");
+      if (!d || d->title.find("Changed") == std::string::npos) return false;
+    }
+    return true;
+  }));
+  Settle();
   EXPECT_TRUE(Converged());
 }
 
