@@ -514,6 +514,24 @@ TEST_F(WatchTest, AWatchedFolderThatDisappearsTombstonesNothingAndIsFollowedWhen
   EXPECT_TRUE(Converged());
 }
 
+TEST_F(WatchTest, AWatchedFolderDeletedFileByFileTombstonesNothing) {
+  h_.WriteNotes(20);
+  StartWatch();
+  const int64_t in_chroma = h_.ChromaCount();
+  // rm -rf: a removal event per file first (the scanner's safety valve judges them as one
+  // set), then the folder itself.
+  fs::remove_all(h_.notes);
+  Settle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  Settle();
+  EXPECT_EQ(*h_.store->CountLive("notes"), 20);
+  EXPECT_EQ(h_.ChromaCount(), in_chroma);
+  const kbindex::WatchState st = watch_->state();
+  EXPECT_FALSE(st.folders[0].watching);
+  EXPECT_FALSE(st.folders[0].error.empty());
+  EXPECT_TRUE(Inv(/*walk=*/false));
+}
+
 // ---------------------------------------------------------------- the processes
 
 class WatchProcessTest : public ::testing::Test {
