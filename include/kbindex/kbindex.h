@@ -68,6 +68,20 @@ class KBINDEX_EXPORT Database {
   // Files the scanner could not index, with the reason (`source` empty: all).
   Result<std::vector<SkippedFile>> Skipped(const std::string& source = "");
 
+  // ---- watching folders
+  // Follows the folders live (Linux inotify): an edited, added, renamed or deleted note goes
+  // through the same scan as IndexFolders within a moment (a quiet period per file), then the
+  // sync follows (the worker when it runs, else a pass of its own). It starts, and after lost
+  // events reconciles, with a full scan (mtime+size: cheap); the safety valve applies, so an
+  // unmounted or deleted folder removes nothing and is waited for. Runs in the background
+  // until StopWatching (or destruction). NotFound for a folder that does not exist and was
+  // never indexed; Conflict when this database is already watched (by any process).
+  Status StartWatching(const WatchRequest& request = {});
+  // Finishes the change in hand and the sync pass in progress, then stops. Idempotent.
+  void StopWatching();
+  // The watcher's state when it runs in this process (GetStats shows any process's).
+  std::optional<WatchState> GetWatchState();
+
   // ---- search
   // Keyword (bm25 over title and body), semantic (Chroma) or hybrid (both, fused). Only live
   // notes are returned. When Chroma is down, semantic and hybrid answer with keyword results

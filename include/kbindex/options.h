@@ -67,6 +67,10 @@ struct Options {
   std::vector<std::string> folders;  // what `POST /v1/index` (and `kbindex index` without
                                      // arguments) scans
 
+  // Folder watching (kbindex watch, serve --watch).
+  int watch_quiet_ms = 100;   // a file is indexed once untouched this long (sooner once closed)
+  int watch_reconcile_s = 600;  // a full (mtime+size) scan this often; 0: only when needed
+
   std::string config_file;  // the file that was loaded, if any (set by LoadOptions)
 };
 

@@ -92,6 +92,7 @@ struct SyncSummary {
   int64_t superseded = 0;  // changed while in flight: left pending for the next pass
   int64_t batches = 0;
   int64_t chunks = 0;      // chunks upserted
+  int64_t reused = 0;      // of which moved with their stored vectors (renamed notes: no embedding)
   bool stopped = false;    // ended early by cancellation
   bool unreachable = false;  // Chroma did not answer (a worker pass then touches nothing)
   Status error;            // the first error, ok when there was none
@@ -107,6 +108,7 @@ struct FolderReport {
   int64_t restored = 0;
   int64_t unchanged = 0;
   int64_t removed = 0;
+  int64_t renamed = 0;  // notes that moved to a new path: kept (history, vectors), not removed + added
   int64_t files_read = 0;
   std::vector<SkippedFile> skipped;
   Status status;  // not ok: this folder was not (fully) indexed, e.g. the safety valve tripped
@@ -218,6 +220,44 @@ struct IndexCheck {
   int64_t duration_ms = 0;
 };
 
+// ---------------------------------------------------------------- watching folders
+
+// One folder followed by the watcher.
+struct WatchedFolder {
+  std::string folder;       // as given
+  std::string source;       // known after its first scan
+  std::string root;         // absolute
+  bool watching = false;    // its watches are in place (false: missing or unmounted, looked for again)
+  int64_t directories = 0;  // folders under watch
+  std::string error;        // why it is not fully followed right now (missing, safety valve, watch limit)
+};
+
+// What the folder watcher (`kbindex watch`, `kbindex serve --watch`) is doing. Published in the
+// database (at most a second behind), so that any process's stats and health can show it.
+struct WatchState {
+  bool running = false;
+  int64_t pid = 0;  // the watching process
+  std::optional<int64_t> started_ms;
+  std::vector<WatchedFolder> folders;
+  int64_t events = 0;     // file-system events seen
+  int64_t applied = 0;    // changed paths brought into the index (files and folders)
+  int64_t batches = 0;    // sets of changes applied
+  int64_t reconciles = 0; // full scans: at start, after lost events, on a watch limit, periodic
+  int64_t overflows = 0;  // kernel event-queue overflows (each healed by a full scan)
+  std::optional<int64_t> last_reconcile_ms;
+  std::string last_reconcile_reason;
+  std::optional<int64_t> last_change_ms;  // when changes were last applied
+  std::string last_error;
+  std::optional<int64_t> updated_ms;      // when this state was published
+};
+
+struct WatchRequest {
+  std::vector<std::string> folders;  // empty: Options::folders
+  std::string source_name;           // empty: each folder's base name
+  int quiet_ms = 0;                  // 0: Options::watch_quiet_ms
+  int reconcile_s = -1;              // -1: Options::watch_reconcile_s; 0: no periodic full scan
+};
+
 struct Stats {
   int64_t documents = 0;   // live
   int64_t tombstoned = 0;  // deleted, waiting for their Chroma delete
@@ -234,6 +274,7 @@ struct Stats {
   std::string collection;
   std::optional<ChromaState> chroma;
   std::optional<IndexCheck> index_check;  // the canary (at most a minute old), when Chroma answers
+  std::optional<WatchState> watch;  // when a watcher ever ran on this database
 };
 
 struct Failure {
@@ -269,6 +310,7 @@ struct Health {
   std::string chroma_url;
   std::optional<WorkerState> worker;
   std::optional<IndexCheck> index_check;  // a failed canary makes the health degraded
+  std::optional<WatchState> watch;  // when a watcher ever ran on this database
 };
 
 struct ReindexRequest {

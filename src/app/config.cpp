@@ -128,6 +128,8 @@ Result<Options> LoadOptions(const std::string& file) {
         else if (key == "listen_port") c.listen_port = v.get<int>();
         else if (key == "cors_origins") c.cors_origins = v.get<std::vector<std::string>>();
         else if (key == "folders") c.folders = v.get<std::vector<std::string>>();
+        else if (key == "watch_quiet_ms") c.watch_quiet_ms = v.get<int>();
+        else if (key == "watch_reconcile_s") c.watch_reconcile_s = v.get<int>();
         else return Status::InvalidArgument("config file " + path + ": unknown setting '" + key + "'");
       }
     } catch (const json::exception& e) {
@@ -197,6 +199,10 @@ Status ValidateOptions(const Options& c) {
   if (c.worker_batch < 1) return Status::InvalidArgument("worker batch must be at least 1");
   if (c.worker_interval_s < 1) return Status::InvalidArgument("worker interval must be at least 1 s");
   if (c.max_file_bytes < 1) return Status::InvalidArgument("max file size must be positive");
+  if (c.watch_quiet_ms < 1 || c.watch_quiet_ms > 60'000) {
+    return Status::InvalidArgument("watch quiet period must be 1..60000 ms");
+  }
+  if (c.watch_reconcile_s < 0) return Status::InvalidArgument("watch reconcile interval must be 0 (off) or more seconds");
   if (c.listen_port < 0 || c.listen_port > 65535) {
     return Status::InvalidArgument("listen port must be 0..65535 (0: any free port), not " + std::to_string(c.listen_port));
   }

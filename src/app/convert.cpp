@@ -48,6 +48,7 @@ kbindex::SyncSummary ToPublic(const SyncReport& r) {
   s.superseded = r.superseded;
   s.batches = r.batches;
   s.chunks = r.chunks;
+  s.reused = r.reused;
   s.stopped = r.stopped;
   s.unreachable = r.unreachable;
   s.error = r.error;

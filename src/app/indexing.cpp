@@ -4,7 +4,6 @@
 
 #include "app/convert.h"
 #include "app/crash_points.h"
-#include "scan/scanner.h"
 
 namespace kb::app {
 
@@ -51,13 +50,7 @@ Result<kbindex::IndexReport> IndexFolders(Services& s, const kbindex::IndexReque
 
   for (const std::string& folder : folders) {
     if (cancelled()) break;
-    ScanOptions opt;
-    opt.root = folder;
-    opt.source_name = request.source_name;
-    opt.include = s.config().include;
-    opt.exclude = s.config().exclude;
-    opt.max_file_bytes = s.config().max_file_bytes;
-    opt.allow_mass_delete = request.allow_mass_delete;
+    ScanOptions opt = FolderScanOptions(s, folder, request.source_name, request.allow_mass_delete);
     if (request.on_progress) {
       opt.on_progress = [&](const ScanReport& r) {
         kbindex::IndexProgress p;
@@ -73,30 +66,48 @@ Result<kbindex::IndexReport> IndexFolders(Services& s, const kbindex::IndexReque
       feed.Notify();
     };
     auto scanned = ScanFolder(s.store(), opt);
-    kbindex::FolderReport f;
-    f.folder = folder;
-    if (!scanned.ok()) {
-      f.status = scanned.status().WithContext("index " + folder);
-    } else {
-      const ScanReport& r = *scanned;
-      f.source = r.source;
-      f.root = r.root;
-      f.files = r.files_seen;
-      f.added = r.added;
-      f.changed = r.changed;
-      f.restored = r.restored;
-      f.unchanged = r.unchanged;
-      f.removed = r.removed;
-      f.files_read = r.files_read;
-      for (const auto& sk : r.skipped) f.skipped.push_back(ToPublic(sk));
-      if (r.written() > 0) s.NudgeWorker();
-    }
-    out.folders.push_back(std::move(f));
+    if (scanned.ok() && scanned->written() > 0) s.NudgeWorker();
+    out.folders.push_back(ToFolderReport(folder, scanned, "index " + folder));
   }
   feed.Finish();
   if (syncer.joinable()) syncer.join();
   if (engine) out.sync = ToPublic(sync_report);
   return out;
+}
+
+ScanOptions FolderScanOptions(Services& s, const std::string& folder, const std::string& source_name,
+                              bool allow_mass_delete) {
+  ScanOptions opt;
+  opt.root = folder;
+  opt.source_name = source_name;
+  opt.include = s.config().include;
+  opt.exclude = s.config().exclude;
+  opt.max_file_bytes = s.config().max_file_bytes;
+  opt.allow_mass_delete = allow_mass_delete;
+  return opt;
+}
+
+kbindex::FolderReport ToFolderReport(const std::string& folder, const Result<ScanReport>& scanned,
+                                     const std::string& what) {
+  kbindex::FolderReport f;
+  f.folder = folder;
+  if (!scanned.ok()) {
+    f.status = scanned.status().WithContext(what);
+    return f;
+  }
+  const ScanReport& r = *scanned;
+  f.source = r.source;
+  f.root = r.root;
+  f.files = r.files_seen;
+  f.added = r.added;
+  f.changed = r.changed;
+  f.restored = r.restored;
+  f.unchanged = r.unchanged;
+  f.removed = r.removed;
+  f.renamed = r.renamed;
+  f.files_read = r.files_read;
+  for (const auto& sk : r.skipped) f.skipped.push_back(ToPublic(sk));
+  return f;
 }
 
 Result<std::vector<kbindex::SkippedFile>> ListSkipped(Services& s, const std::string& source) {

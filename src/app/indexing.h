@@ -9,6 +9,7 @@
 
 #include "app/services.h"
 #include "kbindex/types.h"
+#include "scan/scanner.h"
 
 namespace kb::app {
 
@@ -19,5 +20,12 @@ Result<kbindex::IndexReport> IndexFolders(Services& s, const kbindex::IndexReque
 
 // Files the scanner could not index, with the reason (`source` empty: all sources).
 Result<std::vector<kbindex::SkippedFile>> ListSkipped(Services& s, const std::string& source);
+
+// For the folder use cases (here and app/watching.h): the scanner's settings from the
+// configuration, and a scan's outcome as the public per-folder report.
+ScanOptions FolderScanOptions(Services& s, const std::string& folder, const std::string& source_name,
+                              bool allow_mass_delete);
+kbindex::FolderReport ToFolderReport(const std::string& folder, const Result<ScanReport>& scanned,
+                                     const std::string& what);
 
 }  // namespace kb::app

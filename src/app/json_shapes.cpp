@@ -81,6 +81,7 @@ json StatsToJson(const kbindex::Stats& s) {
     j["chroma"] = c;
   }
   if (s.index_check) j["indexCheck"] = IndexCheckToJson(*s.index_check);
+  if (s.watch) j["watch"] = WatchStateToJson(*s.watch);
   return j;
 }
 
@@ -156,7 +157,7 @@ json SearchResultsToJson(const kbindex::SearchResults& r, const std::string& que
 json SyncSummaryToJson(const kbindex::SyncSummary& r) {
   return json{{"synced", r.synced},     {"failed", r.failed},   {"deleted", r.deleted},
               {"chunks", r.chunks},     {"batches", r.batches}, {"superseded", r.superseded},
-              {"stopped", r.stopped},   {"error", ErrorOrNull(r.error)}};
+              {"stopped", r.stopped},   {"error", ErrorOrNull(r.error)}, {"reused", r.reused}};
 }
 
 json FolderReportToJson(const kbindex::FolderReport& r) {
@@ -165,7 +166,7 @@ json FolderReportToJson(const kbindex::FolderReport& r) {
   json j{{"folder", r.folder},       {"source", r.source},       {"root", r.root},
          {"files", r.files},         {"added", r.added},         {"changed", r.changed},
          {"restored", r.restored},   {"unchanged", r.unchanged}, {"removed", r.removed},
-         {"filesRead", r.files_read}, {"skipped", skipped}};
+         {"filesRead", r.files_read}, {"skipped", skipped}, {"renamed", r.renamed}};
   if (!r.status.ok()) j["error"] = r.status.message();
   return j;
 }
@@ -239,7 +240,34 @@ json HealthToJson(const kbindex::Health& h, bool detailed) {
   j["chroma"] = chroma;
   j["worker"] = h.worker ? WorkerStateToJson(*h.worker) : json{{"running", false}};
   if (h.index_check) j["indexCheck"] = IndexCheckToJson(*h.index_check);
+  j["watch"] = h.watch ? WatchStateToJson(*h.watch) : json{{"running", false}};
   return j;
+}
+
+json WatchStateToJson(const kbindex::WatchState& w) {
+  json folders = json::array();
+  for (const kbindex::WatchedFolder& f : w.folders) {
+    folders.push_back(json{{"folder", f.folder},
+                           {"source", f.source},
+                           {"root", f.root},
+                           {"watching", f.watching},
+                           {"directories", f.directories},
+                           {"error", f.error.empty() ? json(nullptr) : json(f.error)}});
+  }
+  return json{{"running", w.running},
+              {"pid", w.pid},
+              {"started", OptTime(w.started_ms)},
+              {"folders", folders},
+              {"events", w.events},
+              {"applied", w.applied},
+              {"batches", w.batches},
+              {"reconciles", w.reconciles},
+              {"overflows", w.overflows},
+              {"lastReconcile", OptTime(w.last_reconcile_ms)},
+              {"lastReconcileReason", w.last_reconcile_reason.empty() ? json(nullptr) : json(w.last_reconcile_reason)},
+              {"lastChange", OptTime(w.last_change_ms)},
+              {"lastError", w.last_error.empty() ? json(nullptr) : json(w.last_error)},
+              {"updated", OptTime(w.updated_ms)}};
 }
 
 }  // namespace kb::app

@@ -2,6 +2,7 @@
 
 #include "app/convert.h"
 #include "app/index_check.h"
+#include "app/watching.h"
 #include "store/meta_keys.h"
 
 namespace kb::app {
@@ -48,6 +49,7 @@ Result<kbindex::Stats> GetStats(Services& s) {
     --*chroma.count;  // the probe record is kbindex's, not a note's chunk
   }
   out.chroma = chroma;
+  out.watch = ReadWatchState(s);
   return out;
 }
 
@@ -78,6 +80,13 @@ kbindex::Health CheckHealth(Services& s) {
   if (auto w = s.WorkerState()) {
     h.worker = ToPublic(*w);
     if (w->consecutive_errors > 0) h.reasons.push_back("worker: " + w->last_error);
+  }
+  h.watch = ReadWatchState(s);
+  if (h.watch && h.watch->running) {
+    // A watched folder that is not followed right now (missing, unmounted, safety valve).
+    for (const auto& f : h.watch->folders) {
+      if (!f.error.empty()) h.reasons.push_back("watch: " + f.folder + ": " + f.error);
+    }
   }
   h.ok = h.reasons.empty();
   return h;

@@ -90,8 +90,18 @@ struct ServeArgs {
   std::vector<std::string> cors_origins;
   int interval_s = 0;
   bool no_worker = false;  // another process runs the worker
+  bool watch = false;      // also follow the folders live (kbindex watch)
 };
 int RunServe(Globals& g, const ServeArgs& args);
+
+struct WatchArgs {
+  std::vector<std::string> folders;  // empty: config
+  std::string source;
+  int quiet_ms = 0;         // 0: config
+  int reconcile_s = -1;     // -1: config
+  bool no_worker = false;   // do not run the retry worker here
+};
+int RunWatch(Globals& g, const WatchArgs& args);
 // "<folder of the database>/api-token"
 std::string DefaultTokenFile(const std::string& db_path);
 struct McpArgs {

@@ -57,12 +57,22 @@ int RunServe(Globals& g, const ServeArgs& args) {
   mcp::HttpTransport mcp_http(catalog);
   mcp_http.AddRoutes(server.router());
   if (Status st = server.Start(); !st.ok()) return Fail(st);
+  if (args.watch) {
+    kbindex::WatchRequest wr;
+    wr.folders = so.folders;
+    if (Status st = db->StartWatching(wr); !st.ok()) {
+      server.Stop();
+      db->StopWorker();
+      return Fail(st);
+    }
+  }
   std::printf("kbindex API listening on http://%s:%d (MCP at /mcp; token in %s)\n", so.host.c_str(), server.port(),
               token_file.c_str());
   std::fflush(stdout);
 
   stop_requested.get_future().wait();
   spdlog::info("shutting down: finishing requests, the running job and the batch in hand");
+  db->StopWatching();
   server.Stop();
   db->StopWorker();
   spdlog::info("stopped");

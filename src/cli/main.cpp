@@ -143,6 +143,20 @@ int main(int argc, char** argv) {
   auto* mcp = app.add_subcommand("mcp", "MCP server on stdio for AI assistants (tools: search, get_note, put_note, ...)");
   mcp->add_flag("--no-worker", mcp_args.no_worker, "do not run the retry worker (another process does)");
 
+  serve->add_flag("--watch", serve_args.watch, "also follow the folders live (as kbindex watch)");
+
+  kb::cli::WatchArgs watch_args;
+  auto* watch = app.add_subcommand("watch", "follow folders live: index every change as it is saved, then sync");
+  watch->add_option("folders", watch_args.folders, "folders to watch (default: \"folders\" from the config file)");
+  watch->add_option("--source", watch_args.source, "source name (default: the folder's name)");
+  watch->add_option("--include", include, "glob of files to index (repeatable; default *.md *.markdown *.txt)");
+  watch->add_option("--exclude", exclude, "glob of files or folders to leave out (repeatable)");
+  watch->add_option("--max-file-size", max_file_size, "skip files larger than this many bytes");
+  watch->add_option("--quiet-ms", watch_args.quiet_ms, "index a file once untouched this long (default 100)");
+  watch->add_option("--reconcile-interval", watch_args.reconcile_s,
+                    "full (mtime+size) scan every this many seconds; 0: only when needed (default 600)");
+  watch->add_flag("--no-worker", watch_args.no_worker, "do not run the retry worker in this process");
+
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
   skipped->add_option("--source", skipped_source, "only this source");
@@ -197,6 +211,7 @@ int main(int argc, char** argv) {
   if (*worker) return kb::cli::RunWorker(g, worker_args);
   if (*serve) return kb::cli::RunServe(g, serve_args);
   if (*mcp) return kb::cli::RunMcp(g, mcp_args);
+  if (*watch) return kb::cli::RunWatch(g, watch_args);
   if (*failures) return kb::cli::RunFailures(g, failures_limit);
   if (*retry) return kb::cli::RunRetry(g, retry_id, retry_all);
   if (*reindex) return kb::cli::RunReindex(g, reindex_args);

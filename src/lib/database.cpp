@@ -1,6 +1,9 @@
 // kbindex::Database: the public API, a thin facade over the use cases in src/app/.
 #include "kbindex/kbindex.h"
 
+#include <algorithm>
+#include <mutex>
+
 #include "app/indexing.h"
 #include "app/index_check.h"
 #include "app/maintenance.h"
@@ -9,11 +12,14 @@
 #include "app/services.h"
 #include "app/state.h"
 #include "lib/database_internal.h"
+#include "watch/folder_watch.h"
 
 namespace kbindex {
 
 struct Database::Rep {
   std::unique_ptr<kb::app::Services> services;
+  std::mutex watch_mu;
+  std::unique_ptr<kb::watch::FolderWatch> watch;  // declared after services: stopped first
 };
 
 Database::Database(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -40,6 +46,39 @@ Result<IndexReport> Database::IndexFolders(const IndexRequest& request) {
 
 Result<std::vector<SkippedFile>> Database::Skipped(const std::string& source) {
   return kb::app::ListSkipped(*rep_->services, source);
+}
+
+Status Database::StartWatching(const WatchRequest& request) {
+  const Options& o = options();
+  kb::watch::FolderWatchOptions wo;
+  wo.folders = request.folders;
+  wo.source_name = request.source_name;
+  wo.tree.coalesce.quiet_ms = request.quiet_ms > 0 ? request.quiet_ms : o.watch_quiet_ms;
+  // Closed files settle for a fifth of the quiet period (at most 20 ms): the rest of a burst
+  // (an editor's rename after its write) arrives in that time.
+  wo.tree.coalesce.settle_ms = std::min<int64_t>(20, std::max<int64_t>(1, wo.tree.coalesce.quiet_ms / 5));
+  wo.tree.coalesce.max_delay_ms = std::max<int64_t>(2'000, 20LL * wo.tree.coalesce.quiet_ms);
+  const int reconcile_s = request.reconcile_s >= 0 ? request.reconcile_s : o.watch_reconcile_s;
+  wo.tree.reconcile_interval_ms = 1000LL * reconcile_s;
+  std::lock_guard lock(rep_->watch_mu);
+  if (rep_->watch) return Status::Conflict("this database is already being watched by this process");
+  KB_ASSIGN_OR_RETURN(rep_->watch, kb::watch::FolderWatch::Start(*rep_->services, std::move(wo)));
+  return Status::Ok();
+}
+
+void Database::StopWatching() {
+  std::unique_ptr<kb::watch::FolderWatch> w;
+  {
+    std::lock_guard lock(rep_->watch_mu);
+    w = std::move(rep_->watch);
+  }
+  if (w) w->Stop();
+}
+
+std::optional<WatchState> Database::GetWatchState() {
+  std::lock_guard lock(rep_->watch_mu);
+  if (!rep_->watch) return std::nullopt;
+  return rep_->watch->state();
 }
 
 Result<SearchResults> Database::Search(const SearchRequest& request) {
@@ -109,6 +148,11 @@ const char* Version() { return KBINDEX_VERSION; }
 namespace kb {
 
 app::Services& DatabaseAccess::ServicesOf(kbindex::Database& db) { return *db.rep_->services; }
+
+watch::FolderWatch* DatabaseAccess::WatchOf(kbindex::Database& db) {
+  std::lock_guard lock(db.rep_->watch_mu);
+  return db.rep_->watch.get();
+}
 
 std::unique_ptr<kbindex::Database> DatabaseAccess::Wrap(std::unique_ptr<app::Services> services) {
   auto rep = std::make_unique<kbindex::Database::Rep>();

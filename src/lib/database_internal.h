@@ -9,12 +9,17 @@
 #include "kbindex/kbindex.h"
 
 namespace kb {
+namespace watch {
+class FolderWatch;
+}
 
 class DatabaseAccess {
  public:
   static app::Services& ServicesOf(kbindex::Database& db);
   // A Database over already-built Services (tests: Services opened with a fake vector store).
   static std::unique_ptr<kbindex::Database> Wrap(std::unique_ptr<app::Services> services);
+  // The running folder watcher of `db`, or nullptr (tests: pause its reader).
+  static watch::FolderWatch* WatchOf(kbindex::Database& db);
 };
 
 }  // namespace kb

@@ -87,6 +87,7 @@ class FolderScan {
     report_.root = root_;
   }
 
+  // The whole folder.
   Result<ScanReport> Run() {
     KB_ASSIGN_OR_RETURN(auto states, store_.LoadFileStates(report_.source));
     int64_t live = 0;
@@ -94,17 +95,11 @@ class FolderScan {
       if (s.live) ++live;
       known_.emplace(s.path, std::move(s));
     }
-    KB_ASSIGN_OR_RETURN(auto skipped_before, store_.ListSkipped(report_.source));
-    for (auto& s : skipped_before) previously_skipped_.emplace(s.path, std::move(s));
+    KB_RETURN_IF_ERROR(LoadSkipped());
 
     struct stat root_st {};
     if (::stat(root_.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode)) {
-      if (live > 0 && !opt_.allow_mass_delete) {
-        return Status::Aborted("source folder " + root_ + " is missing or not a folder, and " +
-                               std::to_string(live) + " documents of source '" + report_.source +
-                               "' would be removed; is it unmounted? Re-run with "
-                               "--allow-mass-delete if they really are gone");
-      }
+      if (live > 0 && !opt_.allow_mass_delete) return MissingFolder(live);
       if (live == 0) return Status::NotFound("folder does not exist: " + root_);
     } else {
       std::set<DirKey> ancestors;
@@ -112,9 +107,90 @@ class FolderScan {
     }
     KB_RETURN_IF_ERROR(write_status_);
     KB_RETURN_IF_ERROR(Flush());
+    KB_RETURN_IF_ERROR(Finish(live, report_.files_seen == 0));
+    KB_RETURN_IF_ERROR(store_.ReplaceSkipped(report_.source, report_.skipped));
+    KB_RETURN_IF_ERROR(store_.MarkScanned(report_.source));
+    return std::move(report_);
+  }
 
-    // Tombstones: live rows whose file was not seen (and is not under an unreadable folder).
-    std::vector<std::string> gone;
+  // Only `paths` (relative to the root; "" is the whole folder).
+  Result<ScanReport> RunPaths(std::vector<std::string> paths) {
+    for (std::string& p : paths) {
+      while (!p.empty() && p.back() == '/') p.pop_back();
+      while (p.starts_with("./")) p.erase(0, 2);
+    }
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    // A path inside another given one is covered by that one's walk.
+    {
+      std::unordered_set<std::string> given(paths.begin(), paths.end());
+      std::erase_if(paths, [&](const std::string& p) {
+        if (p.empty()) return false;
+        if (given.count("")) return true;
+        for (size_t slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
+          if (given.count(p.substr(0, slash))) return true;
+        }
+        return false;
+      });
+    }
+    paths_mode_ = true;
+    KB_ASSIGN_OR_RETURN(auto states, store_.LoadFileStatesUnder(report_.source, paths));
+    for (auto& s : states) known_.emplace(s.path, std::move(s));
+    KB_ASSIGN_OR_RETURN(int64_t live, store_.CountLive(report_.source));
+    KB_RETURN_IF_ERROR(LoadSkipped());
+
+    struct stat root_st {};
+    if (::stat(root_.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode)) {
+      if (live > 0 && !opt_.allow_mass_delete) return MissingFolder(live);
+      if (live == 0) return Status::NotFound("folder does not exist: " + root_);
+      paths.clear();  // everything known under them is gone (allowed)
+    }
+    for (const std::string& rel : paths) {
+      if (!write_status_.ok()) break;
+      VisitPath(rel);
+    }
+    KB_RETURN_IF_ERROR(write_status_);
+    KB_RETURN_IF_ERROR(Flush());
+    KB_RETURN_IF_ERROR(Finish(live, FolderLooksEmpty()));
+    KB_RETURN_IF_ERROR(store_.ReplaceSkippedUnder(report_.source, paths, report_.skipped));
+    return std::move(report_);
+  }
+
+ private:
+  Status LoadSkipped() {
+    KB_ASSIGN_OR_RETURN(auto skipped_before, store_.ListSkipped(report_.source));
+    for (auto& s : skipped_before) previously_skipped_.emplace(s.path, std::move(s));
+    return Status::Ok();
+  }
+
+  Status MissingFolder(int64_t live) const {
+    return Status::Aborted("source folder " + root_ + " is missing or not a folder, and " +
+                           std::to_string(live) + " documents of source '" + report_.source +
+                           "' would be removed; is it unmounted? Re-run with "
+                           "--allow-mass-delete if they really are gone");
+  }
+
+  // True when the root holds no visible entry at all (an unmounted disk leaves its empty
+  // mount point behind).
+  bool FolderLooksEmpty() const {
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) return true;
+    bool empty = true;
+    while (dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] != '.') {
+        empty = false;
+        break;
+      }
+    }
+    ::closedir(d);
+    return empty;
+  }
+
+  // After the walk: moved files are paired with the rows they left, what is really gone is
+  // checked against the safety valve and tombstoned.
+  Status Finish(int64_t live, bool folder_empty) {
+    // Live rows whose file was not seen (and is not under an unreadable folder).
+    std::unordered_set<std::string> gone;
     for (const auto& [path, state] : known_) {
       if (!state.live || seen_.count(path)) continue;
       bool protected_path = false;
@@ -124,36 +200,79 @@ class FolderScan {
           break;
         }
       }
-      if (!protected_path) gone.push_back(report_.source + ":" + path);
+      if (!protected_path) gone.insert(path);
     }
+    KB_RETURN_IF_ERROR(PairMoves(gone));
+
     if (!gone.empty() && !opt_.allow_mass_delete) {
-      const bool empty = report_.files_seen == 0;
-      const double share = static_cast<double>(gone.size()) / static_cast<double>(live);
-      if (empty || share > opt_.mass_delete_ratio) {
+      const double share = live > 0 ? static_cast<double>(gone.size()) / static_cast<double>(live) : 1.0;
+      if (folder_empty || share > opt_.mass_delete_ratio) {
         char pct[16];
         std::snprintf(pct, sizeof pct, "%.0f%%", share * 100.0);
         return Status::Aborted(
             "refusing to remove " + std::to_string(gone.size()) + " of " + std::to_string(live) +
             " documents (" + pct + ") of source '" + report_.source + "': " +
-            (empty ? "the folder " + root_ + " has no matching files (unmounted or emptied?)"
-                   : "more than " + std::to_string(static_cast<int>(opt_.mass_delete_ratio * 100)) +
-                         "% of its files are gone") +
+            (folder_empty ? "the folder " + root_ + " has no matching files (unmounted or emptied?)"
+                          : "more than " + std::to_string(static_cast<int>(opt_.mass_delete_ratio * 100)) +
+                                "% of its files are gone") +
             ". Nothing was removed; re-run with --allow-mass-delete if this is intended");
       }
     }
-    for (size_t i = 0; i < gone.size(); i += 500) {
-      const size_t n = std::min<size_t>(500, gone.size() - i);
-      KB_ASSIGN_OR_RETURN(int removed,
-                          store_.Tombstone(std::span<const std::string>(gone.data() + i, n)));
+    std::vector<std::string> ids;
+    ids.reserve(gone.size());
+    for (const std::string& path : gone) ids.push_back(report_.source + ":" + path);
+    std::sort(ids.begin(), ids.end());
+    for (size_t i = 0; i < ids.size(); i += 500) {
+      const size_t n = std::min<size_t>(500, ids.size() - i);
+      KB_ASSIGN_OR_RETURN(int removed, store_.Tombstone(std::span<const std::string>(ids.data() + i, n)));
       report_.removed += removed;
     }
-    if (!gone.empty() && opt_.on_batch_committed) opt_.on_batch_committed();
-    KB_RETURN_IF_ERROR(store_.ReplaceSkipped(report_.source, report_.skipped));
-    KB_RETURN_IF_ERROR(store_.MarkScanned(report_.source));
-    return std::move(report_);
+    if (!ids.empty() && opt_.on_batch_committed) opt_.on_batch_committed();
+    return Status::Ok();
   }
 
- private:
+  // Files held back because their content matched a known row (see VisitFile) become renames
+  // of a row whose file is gone, one to one; the others are written as new documents.
+  Status PairMoves(std::unordered_set<std::string>& gone) {
+    if (moved_in_.empty()) return Status::Ok();
+    std::vector<RenameInput> renames;
+    std::vector<std::string> sources;
+    for (DocumentInput& d : moved_in_) {
+      std::string from;
+      auto [lo, hi] = live_by_hash_.equal_range(d.content_hash);
+      for (auto it = lo; it != hi; ++it) {
+        if (gone.count(it->second)) {
+          from = it->second;
+          break;
+        }
+      }
+      if (from.empty()) {
+        batch_.push_back(std::move(d));
+        continue;
+      }
+      gone.erase(from);
+      sources.push_back(from);
+      renames.push_back(RenameInput{report_.source + ":" + from, std::move(d)});
+    }
+    moved_in_.clear();
+    for (size_t start = 0; start < renames.size(); start += opt_.batch_docs) {
+      const size_t n = std::min(opt_.batch_docs, renames.size() - start);
+      KB_ASSIGN_OR_RETURN(auto applied,
+                          store_.RenameDocuments(std::span<const RenameInput>(renames.data() + start, n)));
+      for (size_t i = 0; i < n; ++i) {
+        if (applied[i]) {
+          ++report_.renamed;
+        } else {
+          // Changed meanwhile, or the new id is taken: an ordinary write and removal.
+          gone.insert(sources[start + i]);
+          batch_.push_back(std::move(renames[start + i].doc));
+        }
+      }
+    }
+    if (report_.renamed > 0 && opt_.on_batch_committed) opt_.on_batch_committed();
+    return Flush();
+  }
+
   bool Included(const std::string& rel) const {
     bool inc = false;
     for (const auto& p : opt_.include) {
@@ -176,6 +295,50 @@ class FolderScan {
             std::optional<int64_t> mtime = std::nullopt) {
     report_.skipped.push_back(SkippedFile{report_.source, rel, reason, std::move(detail), size,
                                           mtime, store_.clock()->NowMs()});
+  }
+
+  // One path of ScanPaths: checked against the rules a walk from the root would apply on its
+  // way down (hidden or excluded folders are never entered), then visited like a folder entry.
+  // A path that is not there, or not eligible, is simply not seen: its rows are gone.
+  void VisitPath(const std::string& rel) {
+    if (rel.empty()) {
+      struct stat st {};
+      if (::stat(root_.c_str(), &st) != 0) return;
+      std::set<DirKey> ancestors;
+      Walk(root_, "", st, ancestors);
+      return;
+    }
+    std::set<DirKey> ancestors;
+    struct stat st {};
+    if (::stat(root_.c_str(), &st) != 0) return;
+    ancestors.insert(DirKey{st.st_dev, st.st_ino});
+    size_t from = 0;
+    for (;;) {
+      const size_t slash = rel.find('/', from);
+      const std::string name = rel.substr(from, slash == std::string::npos ? std::string::npos : slash - from);
+      if (name.empty() || name[0] == '.') return;  // hidden, like the walk: never entered
+      if (slash == std::string::npos) break;
+      const std::string dir_rel = rel.substr(0, slash);
+      if (Excluded(dir_rel) || Excluded(dir_rel + "/")) return;
+      const std::string dir_full = root_ + "/" + dir_rel;
+      if (::stat(dir_full.c_str(), &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) Protect(dir_rel, errno);
+        return;
+      }
+      if (!S_ISDIR(st.st_mode)) return;
+      const DirKey key{st.st_dev, st.st_ino};
+      if (ancestors.count(key)) return;  // a link loop: the walk never goes there
+      ancestors.insert(key);
+      from = slash + 1;
+    }
+    VisitEntry(root_ + "/" + rel, rel, ancestors);
+  }
+
+  // ScanPaths: a path whose state cannot be read. What we knew at or under it is kept, as for
+  // an unreadable folder in a walk.
+  void Protect(const std::string& rel, int err) {
+    Skip(rel, "unreadable", std::string("cannot read: ") + std::strerror(err));
+    unreadable_dirs_.push_back(rel);
   }
 
   void Walk(const std::string& dir, const std::string& rel_prefix, const struct stat& dir_st,
@@ -201,49 +364,68 @@ class FolderScan {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
-      const std::string full = dir + "/" + name;
-      const std::string rel = rel_prefix + name;
-      struct stat lst {};
-      if (::lstat(full.c_str(), &lst) != 0) continue;  // vanished between readdir and lstat
-      struct stat st = lst;
-      if (S_ISLNK(lst.st_mode)) {
-        if (::stat(full.c_str(), &st) != 0) {
-          const int e = errno;
-          if (Included(rel) || e == ELOOP) {
-            if (e == ELOOP) {
-              Skip(rel, "symlink_loop", "symbolic link loop");
-            } else if (e == ENOENT) {
-              Skip(rel, "dangling_symlink", "symbolic link points to nothing");
-            } else {
-              Skip(rel, "unreadable", std::string("cannot follow link: ") + std::strerror(e));
-              seen_.insert(rel);
-            }
-          }
-          continue;
-        }
-      }
-      if (S_ISDIR(st.st_mode)) {
-        if (Excluded(rel) || Excluded(rel + "/")) continue;
-        const DirKey child{st.st_dev, st.st_ino};
-        if (ancestors.count(child)) {
-          Skip(rel, "symlink_loop", "link to a folder that contains it");
-          continue;
-        }
-        if (visited_dirs_.count(child)) continue;  // same folder reached twice via links
-        Walk(full, rel + "/", st, ancestors);
-        continue;
-      }
-      if (!Included(rel)) continue;
-      ++report_.files_seen;
-      if (!S_ISREG(st.st_mode)) {
-        Skip(rel, "not_regular", "not a regular file");
-        continue;
-      }
-      VisitFile(full, rel, st);
-      if (opt_.on_progress && report_.files_seen % 250 == 0) opt_.on_progress(report_);
+      VisitEntry(dir + "/" + name, rel_prefix + name, ancestors);
       if (!write_status_.ok()) return;
     }
     ancestors.erase(key);
+  }
+
+  // One entry of a folder: followed when it is a link, walked when it is a folder, indexed
+  // when it is an included file.
+  void VisitEntry(const std::string& full, const std::string& rel, std::set<DirKey>& ancestors) {
+    struct stat lst {};
+    if (::lstat(full.c_str(), &lst) != 0) {
+      // Vanished between readdir and lstat (or, for ScanPaths, simply gone).
+      if (paths_mode_ && errno != ENOENT && errno != ENOTDIR) Protect(rel, errno);
+      return;
+    }
+    struct stat st = lst;
+    if (S_ISLNK(lst.st_mode)) {
+      if (::stat(full.c_str(), &st) != 0) {
+        const int e = errno;
+        if (Included(rel) || e == ELOOP) {
+          if (e == ELOOP) {
+            Skip(rel, "symlink_loop", "symbolic link loop");
+          } else if (e == ENOENT) {
+            Skip(rel, "dangling_symlink", "symbolic link points to nothing");
+          } else {
+            Skip(rel, "unreadable", std::string("cannot follow link: ") + std::strerror(e));
+            seen_.insert(rel);
+          }
+        }
+        return;
+      }
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (Excluded(rel) || Excluded(rel + "/")) return;
+      const DirKey child{st.st_dev, st.st_ino};
+      if (ancestors.count(child)) {
+        Skip(rel, "symlink_loop", "link to a folder that contains it");
+        return;
+      }
+      if (visited_dirs_.count(child)) return;  // same folder reached twice via links
+      Walk(full, rel + "/", st, ancestors);
+      return;
+    }
+    if (!Included(rel)) return;
+    ++report_.files_seen;
+    if (!S_ISREG(st.st_mode)) {
+      Skip(rel, "not_regular", "not a regular file");
+      return;
+    }
+    VisitFile(full, rel, st);
+    if (opt_.on_progress && report_.files_seen % 250 == 0) opt_.on_progress(report_);
+  }
+
+  // True when a live row elsewhere has this content: the file may have moved there.
+  bool MayHaveMoved(const std::string& hash) {
+    if (!live_by_hash_built_) {
+      live_by_hash_built_ = true;
+      for (const auto& [path, state] : known_) {
+        if (state.live) live_by_hash_.emplace(state.content_hash, path);
+      }
+    }
+    return live_by_hash_.count(hash) > 0;
   }
 
   void VisitFile(const std::string& full, const std::string& rel, const struct stat& st) {
@@ -327,6 +509,12 @@ class FolderScan {
     doc.content_hash = std::move(hash);
     doc.file_mtime_ns = mtime;
     doc.file_size = size;
+    if (known == known_.end() && MayHaveMoved(doc.content_hash)) {
+      // A new path with the content of a known document: held back until the walk is over
+      // and we know whether that document's file is gone (a move) or still there (a copy).
+      moved_in_.push_back(std::move(doc));
+      return;
+    }
     batch_bytes_ += doc.body.size();
     batch_.push_back(std::move(doc));
     const size_t limit = flushed_batches_ == 0 ? opt_.first_batch_docs : opt_.batch_docs;
@@ -377,6 +565,10 @@ class FolderScan {
   size_t batch_bytes_ = 0;
   int flushed_batches_ = 0;
   std::vector<FileState> touched_;
+  std::vector<DocumentInput> moved_in_;  // new paths whose content a known row has
+  std::unordered_multimap<std::string, std::string> live_by_hash_;  // content_hash -> path
+  bool live_by_hash_built_ = false;
+  bool paths_mode_ = false;  // ScanPaths
   Status write_status_;
 };
 
@@ -389,7 +581,10 @@ bool MatchesGlob(const std::string& pattern, const std::string& rel_path) {
   return ::fnmatch(pattern.c_str(), rel_path.c_str(), 0) == 0;
 }
 
-Result<ScanReport> ScanFolder(DocumentStore& store, const ScanOptions& options) {
+namespace {
+
+// The folder's canonical root and its source (registered on first use).
+Result<std::pair<std::string, std::string>> ResolveSource(DocumentStore& store, const ScanOptions& options) {
   if (options.root.empty()) return Status::InvalidArgument("no folder given");
   // Resolve the root once: the source is keyed by its absolute, canonical path.
   std::string root = options.root;
@@ -413,8 +608,22 @@ Result<ScanReport> ScanFolder(DocumentStore& store, const ScanOptions& options) 
   if (name.empty()) name = BaseName(root);
   if (name.empty() || name == "/") name = "root";
   KB_ASSIGN_OR_RETURN(SourceInfo source, store.EnsureFolderSource(root, name));
-  FolderScan scan(store, options, root, source.name);
+  return std::make_pair(root, source.name);
+}
+
+}  // namespace
+
+Result<ScanReport> ScanFolder(DocumentStore& store, const ScanOptions& options) {
+  KB_ASSIGN_OR_RETURN(auto resolved, ResolveSource(store, options));
+  FolderScan scan(store, options, resolved.first, resolved.second);
   return scan.Run();
+}
+
+Result<ScanReport> ScanPaths(DocumentStore& store, const ScanOptions& options,
+                             std::span<const std::string> rel_paths) {
+  KB_ASSIGN_OR_RETURN(auto resolved, ResolveSource(store, options));
+  FolderScan scan(store, options, resolved.first, resolved.second);
+  return scan.RunPaths(std::vector<std::string>(rel_paths.begin(), rel_paths.end()));
 }
 
 }  // namespace kb

@@ -6,10 +6,18 @@
 // (invalid UTF-8, binary, too large, unreadable, symlink loops, vanished mid-scan) are
 // recorded in `skipped` with a reason and never stop the scan; a document whose file became
 // unreadable or invalid keeps its last indexed version.
+//
+// A file that moved (its content found at a new path, its old path gone) keeps its document:
+// the row is renamed (same doc_key, created_at and history) instead of removed and re-added,
+// and the next sync moves its chunks in the vector store without re-embedding them.
+//
+// ScanPaths applies the same rules to a given set of paths only (the folder watcher's changed
+// files and folders), so that a watched edit and a full scan can never disagree.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,17 +58,29 @@ struct ScanReport {
   int64_t restored = 0;
   int64_t unchanged = 0;
   int64_t removed = 0;
+  int64_t renamed = 0;  // documents that moved to a new path (kept, not removed + added)
   int64_t files_read = 0;
   int64_t bytes_read = 0;
   std::vector<SkippedFile> skipped;
 
-  int64_t written() const { return added + changed + restored + removed; }
+  int64_t written() const { return added + changed + restored + removed + renamed; }
 };
 
 // Scans `options.root` into `store`. Returns Aborted when the safety valve trips (documents
 // already written stay written; nothing is tombstoned), NotFound when the folder is missing
 // and the source has no documents, or the store's error.
 Result<ScanReport> ScanFolder(DocumentStore& store, const ScanOptions& options);
+
+// Brings SQLite in step with the given paths of the folder `options.root` only, each relative
+// to it: a file is indexed as ScanFolder would (same include/exclude, hidden-file, symlink,
+// size, UTF-8 and binary rules, same skipped reasons, same ownership rule), a folder is walked
+// as ScanFolder walks it, and a path that is gone (or no longer eligible) removes the
+// documents at or under it. Renames are recognised among the given paths. The safety valve
+// applies: Aborted, with nothing removed, when the folder is missing, has no entries left, or
+// more than mass_delete_ratio of the source's documents would go. The skipped-file list is
+// updated for the given paths only.
+Result<ScanReport> ScanPaths(DocumentStore& store, const ScanOptions& options,
+                             std::span<const std::string> rel_paths);
 
 // Glob match as used by include/exclude: a pattern without '/' matches the base name, one
 // with '/' the whole relative path ('*' may cross '/').

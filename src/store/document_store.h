@@ -59,6 +59,13 @@ class DocumentStore {
   // source changes nothing and comes back as kConflict (a folder scan never overwrites an API
   // note, nor the API a file's document).
   Result<std::vector<PutOutcome>> PutDocuments(std::span<const DocumentInput> docs);
+  // Moves documents to a new id and path (files renamed or moved inside their folder): per
+  // rename, true when applied. Applied only while the old row is live, belongs to the same
+  // source and still has the content hash of the new file, and no row has the new id (else
+  // false and nothing is written: the caller writes the file as a new document). The row keeps
+  // its doc_key, created_at and history; it becomes pending, and the chunks the vector store
+  // may hold under the old id are recorded (document_moves) for the next sync to move.
+  Result<std::vector<bool>> RenameDocuments(std::span<const RenameInput> renames);
   // Records a new mtime/size for files whose content turned out unchanged.
   Status UpdateFileStats(std::span<const FileState> states, const std::string& source);
   // Tombstones live documents (gone from keyword search at once, pending a vector-store
@@ -67,8 +74,16 @@ class DocumentStore {
   Result<int> Tombstone(std::span<const std::string> ids);
   // Per-path state of every row (live or tombstoned) of a source.
   Result<std::vector<FileState>> LoadFileStates(const std::string& source);
+  // Per-path state of the rows of `source` at, or under (as folders), the given paths.
+  Result<std::vector<FileState>> LoadFileStatesUnder(const std::string& source,
+                                                     std::span<const std::string> paths);
+  // Live documents of `source`.
+  Result<int64_t> CountLive(const std::string& source);
   // Replaces the skipped-file list of `source` with `files`.
   Status ReplaceSkipped(const std::string& source, std::span<const SkippedFile> files);
+  // Replaces the skipped files of `source` at or under the given paths with `files`.
+  Status ReplaceSkippedUnder(const std::string& source, std::span<const std::string> paths,
+                             std::span<const SkippedFile> files);
 
   // --- reads ---
   Result<std::optional<Document>> Get(const std::string& id);
@@ -92,6 +107,9 @@ class DocumentStore {
   Result<std::vector<Document>> ListPartial(int limit);
   // Every row with what the vector store should or may hold for it.
   Result<std::vector<VectorExpectation>> ListVectorExpectations();
+  // Former ids of renamed documents whose chunks may still be in the vector store: of the
+  // given rows (newest first per row), or of every row when `keys` is empty.
+  Result<std::vector<DocumentMove>> ListMoves(std::span<const int64_t> keys = {});
 
   // --- sync bookkeeping (used by SyncEngine and the retry worker) ---
   Result<std::vector<Document>> DueForSync(const DueQuery& query);

@@ -88,6 +88,94 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
   return out;
 }
 
+Result<std::vector<bool>> DocumentStore::RenameDocuments(std::span<const RenameInput> renames) {
+  std::vector<bool> out;
+  if (renames.empty()) return out;
+  const int64_t now = clock_->NowMs();
+  Status st = impl_->Write("renaming documents", [&](Conn& c) {
+    out.assign(renames.size(), false);
+    std::vector<TextRow> texts;
+    for (size_t i = 0; i < renames.size(); ++i) {
+      const RenameInput& r = renames[i];
+      const DocumentInput& d = r.doc;
+      int64_t key = 0;
+      int known = 0;
+      {
+        auto q = c.Stmt(
+            "SELECT doc_key, max(chunks_hwm, synced_chunks) FROM documents WHERE id=? AND source=? AND "
+            "deleted_at IS NULL AND content_hash=?");
+        q->bind(1, r.old_id);
+        q->bind(2, d.source);
+        q->bind(3, d.content_hash);
+        if (!q->executeStep()) continue;  // changed, gone or not ours since the caller looked
+        key = q->getColumn(0).getInt64();
+        known = q->getColumn(1).getInt();
+      }
+      {
+        auto q = c.Stmt("SELECT 1 FROM documents WHERE id=?");
+        q->bind(1, d.id);
+        if (q->executeStep()) continue;  // the new id is taken (a tombstone, or another source)
+      }
+      if (known > 0) {
+        // The vector store may hold chunks under the old id: the next sync moves them.
+        auto q = c.Stmt(
+            "INSERT INTO document_moves(doc_key, old_id, chunks, moved_at) VALUES (?,?,?,?) "
+            "ON CONFLICT(doc_key, old_id) DO UPDATE SET chunks=max(chunks, excluded.chunks), "
+            "moved_at=excluded.moved_at");
+        q->bind(1, key);
+        q->bind(2, r.old_id);
+        q->bind(3, known);
+        q->bind(4, now);
+        q->exec();
+      }
+      // Moved back to an id it had before: those chunks are the document's own again (and
+      // will be overwritten or deleted by the next sync, up to this high-water mark).
+      int back = 0;
+      {
+        auto q = c.Stmt("SELECT chunks FROM document_moves WHERE doc_key=? AND old_id=?");
+        q->bind(1, key);
+        q->bind(2, d.id);
+        if (q->executeStep()) back = q->getColumn(0).getInt();
+      }
+      if (back > 0) {
+        auto q = c.Stmt("DELETE FROM document_moves WHERE doc_key=? AND old_id=?");
+        q->bind(1, key);
+        q->bind(2, d.id);
+        q->exec();
+      }
+      {
+        auto q = c.Stmt(
+            "UPDATE documents SET id=?, path=?, title=?, metadata=?, file_mtime_ns=?, file_size=?, "
+            "updated_at=?, sync_status='pending', sync_attempts=0, last_sync_attempt=NULL, "
+            "sync_error=NULL, synced_hash=NULL, synced_chunks=0, chunks_hwm=? WHERE doc_key=?");
+        q->bind(1, d.id);
+        BindOpt(*q, 2, d.path);
+        q->bindNoCopy(3, d.title);
+        q->bindNoCopy(4, d.metadata_json);
+        BindOpt(*q, 5, d.file_mtime_ns);
+        BindOpt(*q, 6, d.file_size);
+        q->bind(7, now);
+        q->bind(8, back);
+        q->bind(9, key);
+        q->exec();
+      }
+      {
+        // A collection being built beside the active one holds it under the old id: rebuild.
+        auto q = c.Stmt("DELETE FROM shadow_sync WHERE doc_key=?");
+        q->bind(1, key);
+        q->exec();
+      }
+      // The title may come from the file name, and a new extension may change how the text
+      // is read: the text is rewritten from the new file.
+      texts.push_back(TextRow{key, &d.title, &d.body});
+      out[i] = true;
+    }
+    c.WriteTexts(texts);
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
 Status DocumentStore::UpdateFileStats(std::span<const FileState> states, const std::string& source) {
   if (states.empty()) return Status::Ok();
   return impl_->Write("updating file stats", [&](Conn& c) {
@@ -114,7 +202,8 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
       // Never sent to the vector store: nothing to delete there, drop the row now.
       auto del = c.Stmt(
           "DELETE FROM documents WHERE id=? AND deleted_at IS NULL AND chunks_hwm=0 AND "
-          "synced_chunks=0");
+          "synced_chunks=0 AND NOT EXISTS (SELECT 1 FROM document_moves m WHERE "
+          "m.doc_key=documents.doc_key)");
       del->bind(1, id);
       int n = del->exec();
       if (n == 0) {
@@ -156,6 +245,70 @@ Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& 
   });
   if (!st.ok()) return st;
   return out;
+}
+
+Result<std::vector<FileState>> DocumentStore::LoadFileStatesUnder(const std::string& source,
+                                                                std::span<const std::string> paths) {
+  std::vector<FileState> out;
+  Status st = impl_->Read("loading file states", [&](Conn& c) {
+    out.clear();
+    // The path itself, and everything below it as a folder: "p/" <= path < "p0" ('0' follows '/').
+    auto q = c.Stmt(
+        "SELECT path, content_hash, coalesce(file_mtime_ns,-1), coalesce(file_size,-1), "
+        "deleted_at IS NULL FROM documents WHERE source=?1 AND (path=?2 OR (path>=?3 AND path<?4))");
+    for (const std::string& p : paths) {
+      q->reset();
+      q->bind(1, source);
+      q->bind(2, p);
+      q->bind(3, p.empty() ? std::string() : p + "/");
+      q->bind(4, p.empty() ? std::string("\xff\xff") : p + "0");
+      while (q->executeStep()) {
+        out.push_back(FileState{q->getColumn(0).getString(), q->getColumn(1).getString(),
+                                q->getColumn(2).getInt64(), q->getColumn(3).getInt64(),
+                                q->getColumn(4).getInt() != 0});
+      }
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<int64_t> DocumentStore::CountLive(const std::string& source) {
+  int64_t n = 0;
+  Status st = impl_->Read("counting documents", [&](Conn& c) {
+    auto q = c.Stmt("SELECT count(*) FROM documents WHERE source=? AND deleted_at IS NULL");
+    q->bind(1, source);
+    n = q->executeStep() ? q->getColumn(0).getInt64() : 0;
+  });
+  if (!st.ok()) return st;
+  return n;
+}
+
+Status DocumentStore::ReplaceSkippedUnder(const std::string& source, std::span<const std::string> paths,
+                                          std::span<const SkippedFile> files) {
+  return impl_->Write("recording skipped files", [&](Conn& c) {
+    for (const std::string& p : paths) {
+      auto q = c.Stmt("DELETE FROM skipped WHERE source=?1 AND (path=?2 OR (path>=?3 AND path<?4))");
+      q->bind(1, source);
+      q->bind(2, p.empty() ? std::string(".") : p);
+      q->bind(3, p.empty() ? std::string() : p + "/");
+      q->bind(4, p.empty() ? std::string("\xff\xff") : p + "0");  // "": the whole folder
+      q->exec();
+    }
+    for (const SkippedFile& f : files) {
+      auto q = c.Stmt(
+          "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
+          "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
+      q->bind(1, source);
+      q->bind(2, f.path);
+      q->bind(3, f.reason);
+      q->bind(4, f.detail);
+      BindOpt(*q, 5, f.file_size);
+      BindOpt(*q, 6, f.file_mtime_ns);
+      q->bind(7, f.seen_at);
+      q->exec();
+    }
+  });
 }
 
 Status DocumentStore::ReplaceSkipped(const std::string& source, std::span<const SkippedFile> files) {

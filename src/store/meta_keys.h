@@ -15,5 +15,6 @@ inline constexpr const char* kCollectionToDrop = "collection_to_drop";        //
 inline constexpr const char* kSemanticFloor = "semantic_floor";  // search/semantic_floor.h, JSON
 inline constexpr const char* kIndexCheck = "index_check";        // the last canary verdict, JSON
 inline constexpr const char* kLastAutoRebuild = "last_auto_rebuild_ms";  // the worker's last rebuild
+inline constexpr const char* kWatchState = "watch_state";  // what the folder watcher is doing (JSON)
 
 }  // namespace kb::meta

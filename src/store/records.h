@@ -60,6 +60,22 @@ enum class PutOutcome {
   kConflict,   // the id belongs to another source: nothing written
 };
 
+// A file that moved: the row of `old_id` takes the id, path and text of `doc` (whose
+// content_hash must be the row's), keeping its doc_key, created_at and history.
+struct RenameInput {
+  std::string old_id;
+  DocumentInput doc;
+};
+
+// A former id of a document whose chunks may still be in the vector store (ids
+// "<old_id>#0" .. "#<chunks-1>"), until a sync records the document under its new id.
+struct DocumentMove {
+  int64_t key = 0;
+  std::string old_id;
+  int chunks = 0;
+  int64_t moved_at = 0;
+};
+
 // What the scanner needs to decide, without reading a file, whether it changed.
 struct FileState {
   std::string path;
@@ -146,6 +162,7 @@ struct SendClaim {
   std::string content_hash;
   int chunks = 0;
   std::optional<int64_t> deleted_at;
+  std::string id;  // when set, the row must still have this id (it was not renamed meanwhile)
 };
 
 // The result of one document's trip to the vector store.
@@ -157,6 +174,7 @@ struct SyncOutcome {
   int chunks = 0;           // kSynced: chunks now in the vector store
   std::optional<int64_t> deleted_at;  // kPurged: the tombstone that was deleted remotely
   std::string error;        // kFailed
+  std::string id;           // when set, applies only while the row still has this id (renames)
   std::string notice;       // kSynced: what the vector store does not hold of it ("" when all)
 };
 

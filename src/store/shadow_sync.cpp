@@ -30,11 +30,13 @@ Status DocumentStore::RecordShadow(std::span<const SendClaim> sent) {
   return impl_->Write("recording shadow state", [&](Conn& c) {
     for (const SendClaim& s : sent) {
       auto q = c.Stmt(
-          "INSERT INTO shadow_sync(doc_key, content_hash, chunks) VALUES (?,?,?) ON CONFLICT(doc_key) "
+          "INSERT INTO shadow_sync(doc_key, content_hash, chunks) SELECT ?1,?2,?3 WHERE ?4='' OR "
+          "EXISTS (SELECT 1 FROM documents WHERE doc_key=?1 AND id=?4) ON CONFLICT(doc_key) "
           "DO UPDATE SET content_hash=excluded.content_hash, chunks=excluded.chunks");
       q->bind(1, s.key);
       q->bind(2, s.content_hash);
       q->bind(3, s.chunks);
+      q->bind(4, s.id);  // sent under an id the row no longer has (renamed): not recorded
       q->exec();
     }
   });
@@ -64,6 +66,10 @@ Status DocumentStore::SwitchToShadow(const std::vector<std::pair<std::string, st
         "sync_attempts = 0, sync_error = NULL, last_sync_attempt = NULL, "
         "sync_status = CASE WHEN deleted_at IS NULL AND content_hash = (SELECT s.content_hash FROM "
         "shadow_sync s WHERE s.doc_key = documents.doc_key) THEN 'synced' ELSE 'pending' END");
+    // Pending moves describe chunks under former ids in the collection being retired; in the
+    // new one, chunks sent under an id the row no longer has are orphans (swept after the
+    // switch), and the id may already belong to another document there.
+    c.db.exec("DELETE FROM document_moves");
     // Tombstones the new collection never had need no remote delete.
     c.db.exec("DELETE FROM documents WHERE deleted_at IS NOT NULL AND chunks_hwm = 0");
     for (const auto& [k, v] : meta) {

@@ -126,6 +126,7 @@ inline SyncRun ReadSyncRun(SQLite::Statement& st) {
 // with nothing synced, tombstones are purged. Runs inside the caller's transaction.
 inline void ForgetVectorStateIn(SQLite::Database& db) {
   db.exec("DELETE FROM documents WHERE deleted_at IS NOT NULL");
+  db.exec("DELETE FROM document_moves");
   db.exec(
       "UPDATE documents SET sync_status='pending', sync_attempts=0, last_sync_attempt=NULL, "
       "sync_error=NULL, synced_hash=NULL, synced_chunks=0, chunks_hwm=0");

@@ -30,6 +30,9 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   sql += ")";
   if (dq.attempted_before) sql += " AND (d.last_sync_attempt IS NULL OR d.last_sync_attempt < ?)";
   sql += " AND (d.sync_lease_pid IS NULL OR d.sync_lease_until < ?)";
+  // An id that another (renamed) document still has chunks under waits until that document's
+  // move is done: its deletion of the old chunks must not land after this one's upsert.
+  sql += " AND NOT EXISTS (SELECT 1 FROM document_moves m WHERE m.old_id = d.id AND m.doc_key <> d.doc_key)";
   sql += " ORDER BY coalesce(d.last_sync_attempt, d.updated_at), d.doc_key LIMIT ?";
   Status st = impl_->Read("selecting documents to sync", [&](Conn& c) {
     out.clear();
@@ -63,19 +66,23 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
       if (claim.deleted_at) {
         auto q = c.Stmt(
             "UPDATE documents SET last_sync_attempt=?, sync_lease_pid=?, sync_lease_until=? "
-            "WHERE doc_key=? AND deleted_at=? AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
+            "WHERE doc_key=? AND deleted_at=? AND (sync_lease_pid IS NULL OR sync_lease_until < ?) "
+            "AND (?='' OR id=?)");
         q->bind(1, now);
         q->bind(2, pid);
         q->bind(3, lease_until_ms);
         q->bind(4, claim.key);
         q->bind(5, *claim.deleted_at);
         q->bind(6, now);
+        q->bind(7, claim.id);
+        q->bind(8, claim.id);
         out[i] = q->exec() > 0;
       } else {
         auto q = c.Stmt(
             "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?), last_sync_attempt=?, "
             "sync_lease_pid=?, sync_lease_until=? WHERE doc_key=? AND content_hash=? AND "
-            "deleted_at IS NULL AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
+            "deleted_at IS NULL AND (sync_lease_pid IS NULL OR sync_lease_until < ?) AND "
+            "(?='' OR id=?)");
         q->bind(1, claim.chunks);
         q->bind(2, now);
         q->bind(3, pid);
@@ -83,6 +90,8 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
         q->bind(5, claim.key);
         q->bind(6, claim.content_hash);
         q->bind(7, now);
+        q->bind(8, claim.id);
+        q->bind(9, claim.id);
         out[i] = q->exec() > 0;
       }
     }
@@ -147,7 +156,8 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
           auto q = c.Stmt(
               "UPDATE documents SET sync_status='synced', synced_hash=content_hash, "
               "synced_chunks=?, chunks_hwm=?, sync_attempts=0, sync_error=NULL, "
-              "last_sync_attempt=?, sync_notice=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
+              "last_sync_attempt=?, sync_notice=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL AND "
+              "(?='' OR id=?)");
           q->bind(1, o.chunks);
           q->bind(2, o.chunks);
           q->bind(3, now);
@@ -158,20 +168,30 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
           }
           q->bind(5, o.key);
           q->bind(6, o.sent_hash);
+          q->bind(7, o.id);
+          q->bind(8, o.id);
           n = q->exec();
           r.synced += n;
+          if (n > 0 && !o.id.empty()) {
+            // The pass that sent it under this id also deleted the chunks of its former ids.
+            auto m = c.Stmt("DELETE FROM document_moves WHERE doc_key=?");
+            m->bind(1, o.key);
+            m->exec();
+          }
           break;
         }
         case SyncOutcome::Kind::kFailed: {
           auto q = c.Stmt(
               "UPDATE documents SET sync_status='failed', sync_attempts=sync_attempts+1, "
               "last_sync_attempt=?, sync_error=? WHERE doc_key=? AND content_hash=? AND "
-              "(deleted_at IS NULL) = ?");
+              "(deleted_at IS NULL) = ? AND (?='' OR id=?)");
           q->bind(1, now);
           q->bind(2, o.error);
           q->bind(3, o.key);
           q->bind(4, o.sent_hash);
           q->bind(5, o.deleted_at ? 0 : 1);
+          q->bind(6, o.id);
+          q->bind(7, o.id);
           n = q->exec();
           r.failed += n;
           break;
@@ -190,6 +210,38 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
   });
   if (!st.ok()) return st;
   return r;
+}
+
+Result<std::vector<DocumentMove>> DocumentStore::ListMoves(std::span<const int64_t> keys) {
+  std::vector<DocumentMove> out;
+  Status st = impl_->Read("reading moved documents", [&](Conn& c) {
+    out.clear();
+    auto read = [&](SQLite::Statement& q) {
+      while (q.executeStep()) {
+        out.push_back(DocumentMove{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                   q.getColumn(2).getInt(), q.getColumn(3).getInt64()});
+      }
+    };
+    if (keys.empty()) {
+      auto q = c.Stmt("SELECT doc_key, old_id, chunks, moved_at FROM document_moves");
+      read(*q);
+      return;
+    }
+    {
+      auto any = c.Stmt("SELECT EXISTS (SELECT 1 FROM document_moves)");
+      if (!any->executeStep() || any->getColumn(0).getInt() == 0) return;  // the usual case
+    }
+    auto q = c.Stmt(
+        "SELECT doc_key, old_id, chunks, moved_at FROM document_moves WHERE doc_key=? "
+        "ORDER BY moved_at DESC");
+    for (int64_t key : keys) {
+      q->reset();
+      q->bind(1, key);
+      read(*q);
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
 }
 
 Result<int64_t> DocumentStore::BeginSyncRun(const std::string& kind) {

@@ -38,6 +38,7 @@ Result<ReindexReport> ReindexInPlace(DocumentStore& store, VectorStore& vectors,
   PassOptions pass;
   pass.kind = "reindex";
   pass.stop = options.stop;
+  pass.reuse_moved_vectors = false;  // re-embed means re-embed
   if (options.on_progress) pass.on_progress = [&](const SyncReport& r) { options.on_progress("upsert", r); };
   SyncReport r = engine.Run(pass);
   report.documents = r.synced;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "sync/chunk_records.h"
 #include "util/http_client.h"
@@ -55,7 +56,9 @@ struct SyncEngine::Item {
   int chunks = 0;                // live: chunk count being sent
   size_t record_begin = 0;       // live: this item's records in Batch::records
   size_t record_end = 0;
-  std::vector<std::string> stale_ids;  // chunk ids to delete (shrink, or all for tombstones)
+  std::vector<std::string> stale_ids;  // chunk ids to delete (shrink, former ids, or all for tombstones)
+  int reused = 0;                // live: chunks whose stored vectors were reused (a rename)
+  bool moved = false;            // live: renamed, its former ids' chunks deleted in this send
   std::string notice;            // live: what the vector store does not hold of it ("" when all)
   Status status;                 // outcome so far
 };
@@ -267,21 +270,64 @@ Status SyncEngine::RecoverCollection(PassState& ps) {
   return Status::Ok();
 }
 
+namespace {
+
+// The string value of `key` in a chunk's metadata, or nullopt.
+std::optional<std::string> MetaString(const json& m, const char* key) {
+  if (!m.is_object()) return std::nullopt;
+  auto it = m.find(key);
+  if (it == m.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+}  // namespace
+
 void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std::vector<Item>& items,
                             std::vector<std::vector<VectorRecord>>& records_of,
-                            std::vector<SyncOutcome>& failed) {
+                            std::vector<SyncOutcome>& failed, const CollectionRef* reuse_in) {
   struct Pending {
     size_t item;
     std::vector<PlannedChunk> chunks;
+    std::vector<const DocumentMove*> moves;  // former ids, newest first
+    bool reused = false;
   };
+  // Former ids of documents renamed since their last sync (none in shadow mode: a collection
+  // being built only ever gets current ids).
+  std::vector<DocumentMove> all_moves;
+  if (!shadow()) {
+    std::vector<int64_t> keys;
+    keys.reserve(docs.size());
+    for (const Document& d : docs) keys.push_back(d.key);
+    if (auto m = store_.ListMoves(keys); m.ok()) {
+      all_moves = std::move(m).value();
+    } else {
+      // Without them the old chunks could be left behind: fail these documents for now.
+      for (const Document& d : docs) {
+        failed.push_back({SyncOutcome::Kind::kFailed, d.key, d.content_hash, 0, d.deleted_at,
+                          m.status().message(), d.id});
+      }
+      return;
+    }
+  }
+  std::unordered_map<int64_t, std::vector<const DocumentMove*>> moves_of;
+  for (const DocumentMove& m : all_moves) moves_of[m.key].push_back(&m);
+
   std::vector<Pending> live;
-  std::vector<std::string> texts;  // embedding inputs, in order
   for (Document& d : docs) {
     Item item;
     const int known = std::max(d.chunks_hwm, d.synced_chunks);
+    std::vector<const DocumentMove*> moves;
+    if (auto it = moves_of.find(d.key); it != moves_of.end()) moves = it->second;
+    // Chunks under former ids go in any case (after the upsert, like a shrink's).
+    std::vector<std::string> moved_ids;
+    for (const DocumentMove* m : moves) {
+      for (int n = 0; n < m->chunks; ++n) moved_ids.push_back(ChunkId(m->old_id, n));
+    }
     if (!d.live()) {
       item.tombstone = true;
+      item.moved = !moves.empty();
       for (int n = 0; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
+      item.stale_ids.insert(item.stale_ids.end(), moved_ids.begin(), moved_ids.end());
       item.doc = std::move(d);
       items.push_back(std::move(item));
       records_of.emplace_back();
@@ -298,23 +344,95 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
                             "); fix the text and save it again"});
       continue;
     }
-    {
-      Pending p;
-      p.item = items.size();
-      ChunkPlan plan = PlanChunks(d, options_.chunker);
-      item.notice = ChunkPlanNotice(plan, options_.chunker);
-      p.chunks = std::move(plan.chunks);
-      item.chunks = static_cast<int>(p.chunks.size());
-      for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
-      for (const PlannedChunk& c : p.chunks) texts.push_back(EmbeddingInput(d, c.chunk));
-      item.doc = std::move(d);
-      items.push_back(std::move(item));
-      records_of.emplace_back();
-      live.push_back(std::move(p));
-    }
+    Pending p;
+    p.item = items.size();
+    ChunkPlan plan = PlanChunks(d, options_.chunker);
+    item.notice = ChunkPlanNotice(plan, options_.chunker);
+    p.chunks = std::move(plan.chunks);
+    p.moves = std::move(moves);
+    item.chunks = static_cast<int>(p.chunks.size());
+    for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
+    item.stale_ids.insert(item.stale_ids.end(), moved_ids.begin(), moved_ids.end());
+    item.moved = !p.moves.empty();
+    item.doc = std::move(d);
+    items.push_back(std::move(item));
+    records_of.emplace_back();
+    live.push_back(std::move(p));
   }
   if (live.empty()) return;
 
+  // Renamed documents: the vectors under a former id are reused when that id holds exactly
+  // the chunks this document would get now (same content hash, title, headings, count and
+  // kind of text), so the embedding input is the same; anything else is embedded afresh.
+  if (reuse_in && !reuse_in->id.empty()) {
+    GetRequest req;
+    req.include_embeddings = true;
+    req.include_metadatas = true;
+    for (const Pending& p : live) {
+      for (const DocumentMove* m : p.moves) {
+        if (m->chunks < static_cast<int>(p.chunks.size())) continue;
+        for (size_t n = 0; n < p.chunks.size(); ++n) req.ids.push_back(ChunkId(m->old_id, static_cast<int>(n)));
+      }
+    }
+    std::unordered_map<std::string, size_t> at;  // chunk id -> index in the reply
+    GetResult got;
+    if (!req.ids.empty()) {
+      if (auto r = vectors_.Get(*reuse_in, req); r.ok()) {
+        got = std::move(r).value();
+        for (size_t i = 0; i < got.ids.size(); ++i) {
+          if (i < got.embeddings.size() && i < got.metadatas_json.size()) at.emplace(got.ids[i], i);
+        }
+      } else {
+        spdlog::debug("reading the vectors of renamed documents failed ({}); embedding them", r.status().message());
+      }
+    }
+    for (Pending& p : live) {
+      Item& item = items[p.item];
+      const std::string fm = FrontmatterFragment(item.doc.metadata_json);
+      for (const DocumentMove* m : p.moves) {
+        std::vector<size_t> rows;
+        for (size_t n = 0; n < p.chunks.size(); ++n) {
+          auto it = at.find(ChunkId(m->old_id, static_cast<int>(n)));
+          if (it == at.end()) break;
+          const json meta = json::parse(got.metadatas_json[it->second], nullptr, false);
+          Document old;
+          old.path = MetaString(meta, "path");
+          if (old.path && old.path->empty() && item.doc.path) old.path.reset();
+          if (MetaString(meta, "content_hash") != item.doc.content_hash ||
+              MetaString(meta, "title") != item.doc.title ||
+              MetaString(meta, "heading") != p.chunks[n].chunk.heading ||
+              IsMarkdownDocument(old) != IsMarkdownDocument(item.doc) ||
+              got.embeddings[it->second].size() != static_cast<size_t>(embedder.Dimensions())) {
+            break;
+          }
+          rows.push_back(it->second);
+        }
+        if (rows.size() != p.chunks.size()) continue;
+        std::vector<VectorRecord>& records = records_of[p.item];
+        for (size_t n = 0; n < rows.size(); ++n) {
+          VectorRecord r;
+          r.id = ChunkId(item.doc.id, static_cast<int>(n));
+          r.embedding = std::move(got.embeddings[rows[n]]);
+          PlannedChunk& pc = p.chunks[n];
+          if (options_.store_text) r.document = std::move(pc.chunk.text);
+          r.metadata_json = ChunkMetadata(item.doc, pc.chunk, pc.position, fm, pc.copies);
+          records.push_back(std::move(r));
+        }
+        item.reused = static_cast<int>(rows.size());
+        p.reused = true;
+        item.doc.body.clear();
+        item.doc.body.shrink_to_fit();
+        break;
+      }
+    }
+    std::erase_if(live, [](const Pending& p) { return p.reused; });
+    if (live.empty()) return;
+  }
+
+  std::vector<std::string> texts;  // embedding inputs, in order
+  for (const Pending& p : live) {
+    for (const PlannedChunk& c : p.chunks) texts.push_back(EmbeddingInput(items[p.item].doc, c.chunk));
+  }
   std::vector<std::string_view> views(texts.begin(), texts.end());
   auto embeddings = embedder.Embed(views);
   std::vector<std::optional<Status>> embed_error(live.size());
@@ -402,32 +520,40 @@ SyncReport SyncEngine::Run(const PassOptions& pass) {
       spdlog::info("released {} documents claimed by a process that no longer runs", *n);
     }
   }
-  BatchQueue queue(1);  // one batch built ahead while one is sent
-  std::mutex report_mu;
-  std::thread producer([&] { Produce(ps, queue, report, report_mu); });
-  while (auto batch = queue.Pop()) {
-    SyncReport delta;
-    Send(ps, *batch, delta);  // no lock held during network calls
-    {
-      std::lock_guard lock(report_mu);
-      report.attempted += delta.attempted;
-      report.synced += delta.synced;
-      report.failed += delta.failed;
-      report.deleted += delta.deleted;
-      report.superseded += delta.superseded;
-      report.batches += delta.batches;
-      report.chunks += delta.chunks;
-      report.max_batch_docs = std::max(report.max_batch_docs, delta.max_batch_docs);
-      if (report.error.ok()) report.error = delta.error;
-      if (pass.on_progress) pass.on_progress(report);
+  // A document whose id is a renamed document's former id waits (DueForSync) until that move
+  // is recorded; when this pass completed moves, another round picks such documents up.
+  for (int round = 0; round < 4; ++round) {
+    const int64_t moved_before = report.moved;
+    BatchQueue queue(1);  // one batch built ahead while one is sent
+    std::mutex report_mu;
+    std::thread producer([&] { Produce(ps, queue, report, report_mu); });
+    while (auto batch = queue.Pop()) {
+      SyncReport delta;
+      Send(ps, *batch, delta);  // no lock held during network calls
+      {
+        std::lock_guard lock(report_mu);
+        report.attempted += delta.attempted;
+        report.synced += delta.synced;
+        report.failed += delta.failed;
+        report.deleted += delta.deleted;
+        report.superseded += delta.superseded;
+        report.batches += delta.batches;
+        report.chunks += delta.chunks;
+        report.reused += delta.reused;
+        report.moved += delta.moved;
+        report.max_batch_docs = std::max(report.max_batch_docs, delta.max_batch_docs);
+        if (report.error.ok()) report.error = delta.error;
+        if (pass.on_progress) pass.on_progress(report);
+      }
+      if (pass.stop && pass.stop->load()) {
+        // Finish the batch in hand only; claimed-but-unsent rows stay pending for the next pass.
+        queue.Abort();
+        break;
+      }
     }
-    if (pass.stop && pass.stop->load()) {
-      // Finish the batch in hand only; claimed-but-unsent rows stay pending for the next pass.
-      queue.Abort();
-      break;
-    }
+    producer.join();
+    if ((pass.stop && pass.stop->load()) || report.moved == moved_before) break;
   }
-  producer.join();
   if (pass.stop && pass.stop->load()) report.stopped = true;
 
   SyncRun run;
@@ -482,6 +608,9 @@ void SyncEngine::Produce(PassState& ps, BatchQueue& queue, SyncReport& report, s
     outcomes.clear();
   };
 
+  // Where renamed documents' vectors are read from (a snapshot: the sending thread may rebind
+  // after a recovery; a stale collection only means embedding instead of reusing).
+  const CollectionRef reuse_in = ps.binding.collection;
   int64_t shadow_cursor = 0;  // shadow mode: one ascending sweep per pass
   for (;;) {
     if (stopping()) break;
@@ -502,7 +631,8 @@ void SyncEngine::Produce(PassState& ps, BatchQueue& queue, SyncReport& report, s
     std::vector<Item> items;
     std::vector<std::vector<VectorRecord>> records_of;
     std::vector<SyncOutcome> invalid;
-    BuildItems(*ps.binding.embedder, *docs, items, records_of, invalid);
+    BuildItems(*ps.binding.embedder, *docs, items, records_of, invalid,
+               pass.reuse_moved_vectors && !shadow() ? &reuse_in : nullptr);
     if (!invalid.empty()) fail_now(invalid, Status::InvalidArgument(invalid.front().error));
 
     // Claim the page in one short transaction before the next read, so no row is taken twice.
@@ -510,7 +640,7 @@ void SyncEngine::Produce(PassState& ps, BatchQueue& queue, SyncReport& report, s
     claims.reserve(items.size());
     for (const Item& it : items) {
       claims.push_back(SendClaim{it.doc.key, it.doc.content_hash, it.chunks,
-                                 it.tombstone ? it.doc.deleted_at : std::nullopt});
+                                 it.tombstone ? it.doc.deleted_at : std::nullopt, it.doc.id});
     }
     auto confirmed = shadow() ? Result<std::vector<bool>>(std::vector<bool>(claims.size(), true))
                               : store_.ClaimForSend(claims, store_.clock()->NowMs() + options_.lease_ms);
@@ -671,23 +801,27 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
 
   std::vector<SyncOutcome> outcomes;
   outcomes.reserve(batch.items.size());
-  int64_t chunks = 0;
+  int64_t chunks = 0, reused = 0, moved = 0;
   for (const Item& it : batch.items) {
     SyncOutcome o;
     o.key = it.doc.key;
     o.sent_hash = it.doc.content_hash;
+    o.id = it.doc.id;
     if (!it.status.ok()) {
       o.kind = SyncOutcome::Kind::kFailed;
       o.error = it.status.message();
       o.deleted_at = it.tombstone ? it.doc.deleted_at : std::nullopt;
     } else if (it.tombstone) {
+      if (it.moved) ++moved;
       o.kind = SyncOutcome::Kind::kPurged;
       o.deleted_at = it.doc.deleted_at;
     } else {
+      if (it.moved) ++moved;
       o.kind = SyncOutcome::Kind::kSynced;
       o.chunks = it.chunks;
       o.notice = it.notice;
       chunks += it.chunks;
+      reused += it.reused;
     }
     outcomes.push_back(std::move(o));
   }
@@ -695,7 +829,7 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
   if (shadow()) {
     std::vector<SendClaim> sent;
     for (const SyncOutcome& o : outcomes) {
-      if (o.kind == SyncOutcome::Kind::kSynced) sent.push_back({o.key, o.sent_hash, o.chunks, std::nullopt});
+      if (o.kind == SyncOutcome::Kind::kSynced) sent.push_back({o.key, o.sent_hash, o.chunks, std::nullopt, o.id});
       if (o.kind == SyncOutcome::Kind::kFailed) ++applied->failed;
     }
     Status st = store_.RecordShadow(sent);
@@ -723,6 +857,8 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
   report.deleted += applied->purged;
   report.superseded += applied->superseded;
   report.chunks += chunks;
+  report.reused += reused;
+  report.moved += moved;
   for (const Item& it : batch.items) {
     if (!it.status.ok()) {
       if (report.error.ok()) report.error = it.status;

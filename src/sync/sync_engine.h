@@ -75,6 +75,9 @@ struct PassOptions {
   // to sync while the scanner is still writing.
   class WorkFeed* follow = nullptr;
   std::function<void(const struct SyncReport&)> on_progress;
+  // A renamed document whose text is unchanged is moved in the vector store with the vectors
+  // stored under its former id (no embedding). Off for a re-index, which re-embeds on purpose.
+  bool reuse_moved_vectors = true;
 };
 
 // Wakes a following pass when new rows were committed; Done() ends it.
@@ -110,6 +113,8 @@ struct SyncReport {
   int64_t superseded = 0;  // changed while in flight: left pending for the next pass
   int64_t batches = 0;
   int64_t chunks = 0;      // chunks upserted
+  int64_t reused = 0;      // of which moved with their stored vectors (renamed notes, not re-embedded)
+  int64_t moved = 0;       // renamed documents whose chunks under former ids were cleaned up
   int max_batch_docs = 0;  // largest batch, in documents
   Status error;            // the first error of the pass (ok when there was none)
   bool stopped = false;    // ended by the stop flag
@@ -157,9 +162,12 @@ class SyncEngine {
   void Produce(PassState& ps, BatchQueue& queue, SyncReport& report, std::mutex& report_mu);
   // Chunks and embeds a page of documents into items and their records (records_of[i] for
   // items[i]); documents that cannot be sent at all go to `failed`.
+  // Documents renamed since their last sync also delete the chunks under their former ids,
+  // and, when `reuse_in` is given, take the vectors stored there instead of being embedded
+  // (only if those chunks are exactly what this text and title would give).
   void BuildItems(Embedder& embedder, std::vector<Document>& docs, std::vector<Item>& items,
                   std::vector<std::vector<VectorRecord>>& records_of,
-                  std::vector<SyncOutcome>& failed);
+                  std::vector<SyncOutcome>& failed, const CollectionRef* reuse_in = nullptr);
   void Send(PassState& ps, Batch& batch, SyncReport& report);
   // Upserts the records of items[begin, end); on a whole-batch rejection, bisects.
   void UpsertItems(PassState& ps, Batch& batch, size_t begin, size_t end);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench_api.h"
+#include "bench_watch.h"
 #include "corpus.h"
 #include "embed/hash_embedder.h"
 #include "scan/markdown.h"
@@ -268,6 +269,8 @@ int Main(int argc, char** argv) {
   Args a;
   bool api = false;
   ApiBenchArgs api_args;
+  bool watch = false;
+  WatchBenchArgs watch_args;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -282,6 +285,14 @@ int Main(int argc, char** argv) {
     };
     if (s == "--api") {
       api = true;
+    } else if (s == "--watch") {
+      watch = true;
+    } else if (s == "--watch-notes") {
+      watch_args.notes = std::stoi(next());
+    } else if (s == "--watch-saves") {
+      watch_args.saves = std::stoi(next());
+    } else if (s == "--watch-idle-seconds") {
+      watch_args.idle_seconds = std::stoi(next());
     } else if (s == "--api-sizes") {
       api_args.sizes.clear();
       for (const auto& v : list(next())) api_args.sizes.push_back(std::stoi(v));
@@ -307,7 +318,8 @@ int Main(int argc, char** argv) {
                    "usage: kbindex-bench [--docs N | --corpus DIR | --sample] [--configs default,chunking-none,store-text]\n"
                    "                     [--rss-sizes 2000,20000|none] [--peer DIR | --no-peer] [--work DIR]\n"
                    "       kbindex-bench --api [--api-sizes 2000,20000,100000] [--api-load-sizes 20000,100000]\n"
-                   "                     [--api-seconds 20] [--work DIR]\n");
+                   "                     [--api-seconds 20] [--work DIR]\n"
+                   "       kbindex-bench --watch [--watch-notes 20000] [--watch-saves 100] [--watch-idle-seconds 20]\n");
       return 2;
     }
   }
@@ -315,6 +327,12 @@ int Main(int argc, char** argv) {
   fs::remove_all(a.work);
   fs::create_directories(a.work);
   const std::string kb = a.kbindex;
+  if (watch) {
+    watch_args.kbindex = a.kbindex;
+    watch_args.work = a.work;
+    std::printf("%s\n", Machine().c_str());
+    return RunWatchBench(watch_args);
+  }
   if (api) {
     api_args.kbindex = a.kbindex;
     api_args.work = a.work;
