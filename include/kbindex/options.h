@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kbindex/export.h"
+#include "kbindex/source_options.h"
 #include "kbindex/status.h"
 
 namespace kbindex {
@@ -60,6 +61,7 @@ struct Options {
   std::vector<std::string> cors_origins;
   std::vector<std::string> folders;  // what `POST /v1/index` (and `kbindex index` without
                                      // arguments) scans
+  std::vector<DatabaseSource> sources;  // databases read as sources (source_options.h)
 
   std::string config_file;  // the file that was loaded, if any (set by LoadOptions)
 };

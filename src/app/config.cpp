@@ -1,5 +1,6 @@
 #include "kbindex/options.h"
 #include "util/status.h"
+#include "app/source_config.h"
 
 #include <sys/stat.h>
 
@@ -109,6 +110,11 @@ Result<Options> LoadOptions(const std::string& file) {
         else if (key == "listen_port") c.listen_port = v.get<int>();
         else if (key == "cors_origins") c.cors_origins = v.get<std::vector<std::string>>();
         else if (key == "folders") c.folders = v.get<std::vector<std::string>>();
+        else if (key == "sources") {
+          if (Status parsed = kb::app::ParseDatabaseSources(v, &c.sources); !parsed.ok()) {
+            return parsed.WithContext("config file " + path);
+          }
+        }
         else return Status::InvalidArgument("config file " + path + ": unknown setting '" + key + "'");
       }
     } catch (const json::exception& e) {
@@ -184,7 +190,7 @@ Status ValidateOptions(const Options& c) {
       !std::isalnum(static_cast<unsigned char>(c.collection.back()))) {
     return Status::InvalidArgument("collection name must start and end with a letter or digit");
   }
-  return Status::Ok();
+  return kb::app::ValidateDatabaseSources(c.sources);
 }
 
 }  // namespace kbindex

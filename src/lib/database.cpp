@@ -6,6 +6,7 @@
 #include "app/notes.h"
 #include "app/search.h"
 #include "app/services.h"
+#include "app/sources.h"
 #include "app/state.h"
 #include "lib/database_internal.h"
 
@@ -39,6 +40,10 @@ Result<IndexReport> Database::IndexFolders(const IndexRequest& request) {
 
 Result<std::vector<SkippedFile>> Database::Skipped(const std::string& source) {
   return kb::app::ListSkipped(*rep_->services, source);
+}
+
+Result<SourceReport> Database::IndexSource(const SourceIndexRequest& request) {
+  return kb::app::IndexSource(*rep_->services, request);
 }
 
 Result<SearchResults> Database::Search(const SearchRequest& request) {
