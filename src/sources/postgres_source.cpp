@@ -161,6 +161,12 @@ Status PostgresRowSource::Open() {
     return s;
   }
   PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
+  // A SQL_ASCII database holds bytes, not text: converting them to UTF-8 on the server would fail
+  // a whole page on one bad row. Read them as they are; each row's text is checked on our side
+  // (a row that is not UTF-8 is skipped with its reason).
+  if (const char* enc = PQparameterStatus(conn_, "server_encoding"); enc && std::strcmp(enc, "SQL_ASCII") == 0) {
+    PQsetClientEncoding(conn_, "SQL_ASCII");
+  }
 
   Status checked = CheckMapping();
   if (!checked.ok()) Close();
