@@ -89,6 +89,8 @@ class KBINDEX_EXPORT Database {
   Health CheckHealth();
   // Failed notes, most recent first.
   Result<std::vector<Failure>> Failures(int limit = 100);
+  // Notes the semantic index holds only in part (NoteSync::notice says why), by id.
+  Result<std::vector<Note>> PartlyIndexed(int limit = 100);
   // Makes failed notes due again (attempts reset): one id, or every failed note when `id` is
   // empty. Returns how many. NotFound when `id` is not a failed note.
   Result<int> Retry(const std::string& id = "");

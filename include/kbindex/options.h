@@ -46,7 +46,13 @@ struct Options {
   int embed_timeout_ms = 120'000;
   std::string chunking = "markdown";  // markdown | none
   int chunk_max_bytes = 1500;
+  // A note is cut after this many chunks in the semantic index (keyword search has all of it):
+  // thousands of chunks of one note mostly repeat, and degrade Chroma's index.
+  int max_chunks_per_document = 1000;
   bool store_text = false;  // also send chunk text to Chroma (SQLite always has it)
+
+  // Search: a keyword search is stopped (a clear error) after this long.
+  int search_timeout_ms = 2'000;
 
   // Sync and retry.
   int max_attempts = 3;
@@ -81,5 +87,8 @@ KBINDEX_EXPORT Status ApplyEnvironment(Options& options);
 
 // Checks ranges and enumerations; InvalidArgument naming the bad setting.
 KBINDEX_EXPORT Status ValidateOptions(const Options& options);
+
+// An exact browser origin (scheme://host[:port]); "null" and "*" are refused.
+KBINDEX_EXPORT Status ValidateCorsOrigin(const std::string& origin);
 
 }  // namespace kbindex

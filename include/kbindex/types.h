@@ -27,6 +27,7 @@ struct NoteSync {
   std::optional<std::string> error;        // why the last attempt failed
   std::optional<std::string> synced_hash;  // the content hash Chroma holds
   int chunks = 0;                          // chunks Chroma holds for synced_hash
+  std::optional<std::string> notice;       // what Chroma does not hold of it, and why
 };
 
 // One document as SQLite knows it.
@@ -270,6 +271,7 @@ struct Stats {
   int64_t pending = 0;
   int64_t failed = 0;
   int64_t exhausted = 0;   // failed with attempts used up: wait for `retry`
+  int64_t partial = 0;     // synced in part only (too many chunks): see Note's sync notice
   int max_attempts = 3;
   int64_t skipped = 0;
   std::optional<SyncRunInfo> last_sync_run;

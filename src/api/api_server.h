@@ -15,13 +15,10 @@
 
 #include "api/guard.h"
 #include "api/http.h"
+#include "api/http_server.h"
 #include "api/jobs.h"
 #include "api/routes.h"
 #include "app/services.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace kb::api {
 
@@ -31,8 +28,7 @@ struct ApiServerOptions {
   std::string token;               // required on every endpoint but /v1/health
   std::vector<std::string> cors_origins;
   std::vector<std::string> folders;  // what POST /v1/index scans
-  size_t max_request_bytes = 16 * 1024 * 1024;
-  int threads = 4;
+  HttpServerOptions http;            // transport limits (host and port are taken from above)
 };
 
 class ApiServer {
@@ -42,11 +38,11 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // Binds and starts serving on background threads. IOError when the port is taken.
+  // Binds and starts serving. IOError when the port is taken.
   Status Start();
   // Stops accepting, finishes in-flight requests and the running job, joins.
   void Stop();
-  int port() const { return port_; }
+  int port() const { return http_ ? http_->port() : 0; }
 
   // One request through the guard and the routes, without a socket (tests, other transports).
   HttpResponse Handle(HttpRequest& request);
@@ -58,9 +54,7 @@ class ApiServer {
   JobManager jobs_;
   ApiContext ctx_;
   Router router_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace kb::api

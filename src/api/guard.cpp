@@ -1,7 +1,7 @@
 #include "api/guard.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <vector>
 
 #include "api/token.h"
 
@@ -26,13 +26,23 @@ bool IsLoopbackHost(const std::string& host_header) {
   }
   for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (h == "localhost" || h == "localhost.") return true;
-  // 127.0.0.0/8, dotted quad only.
-  unsigned a, b, c, d;
-  char tail;
-  if (std::sscanf(h.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
-    return a == 127 && b < 256 && c < 256 && d < 256;
+  // 127.0.0.0/8 as a canonical dotted quad only: four decimal octets 0..255 without leading
+  // zeros (inet_aton would read "0127.0.0.1" as octal and "4294967423.0.0.1" as wrapping).
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t dot = h.find('.', start);
+    parts.push_back(h.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
   }
-  return false;
+  if (parts.size() != 4) return false;
+  for (const std::string& part : parts) {
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
+        (part.size() > 1 && part[0] == '0') || std::stoi(part) > 255) {
+      return false;
+    }
+  }
+  return parts[0] == "127";
 }
 
 std::optional<HttpResponse> Guard(HttpRequest& req, const GuardOptions& o,

@@ -24,6 +24,9 @@ void AddSearchRoutes(Router& r, ApiContext& ctx) {
     sr.source = req.Param("source");
     sr.raw = req.Param("raw") == "true";
     auto results = app::Search(ctx.services, sr);
+    if (!results.ok() && results.status().code() == Status::Code::kTimeout) {
+      return res.Error(503, "search_timeout", results.status().message());
+    }
     if (!results.ok()) return SendStatus(res, results.status(), "invalid_query");
     res.Json(200, app::SearchResultsToJson(*results, sr.query));
   });

@@ -4,6 +4,7 @@
 #include "api/routes.h"
 #include "app/json_shapes.h"
 #include "app/state.h"
+#include "util/json.h"
 
 namespace kb::api {
 
@@ -28,12 +29,12 @@ void SendStatus(HttpResponse& res, const Status& st, const std::string& invalid_
 
 std::optional<json> ParseBody(const HttpRequest& req, HttpResponse& res, const json& empty) {
   if (req.body.empty()) return empty;
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) {
-    res.Error(400, "invalid_json", "the body is not valid JSON");
+  auto body = ParseJson(req.body);
+  if (!body.ok()) {
+    res.Error(400, "invalid_json", "the body is " + body.status().message());
     return std::nullopt;
   }
-  return body;
+  return std::move(body).value();
 }
 
 void AddStateRoutes(Router& r, ApiContext& ctx) {
@@ -54,9 +55,12 @@ void AddStateRoutes(Router& r, ApiContext& ctx) {
     }
     auto failed = app::ListFailures(ctx.services, std::max(1, std::stoi(limit)));
     if (!failed.ok()) return SendStatus(res, failed.status(), "invalid_limit");
-    json arr = json::array();
+    auto partial = app::ListPartial(ctx.services, std::max(1, std::stoi(limit)));
+    if (!partial.ok()) return SendStatus(res, partial.status());
+    json arr = json::array(), part = json::array();
     for (const auto& f : *failed) arr.push_back(app::FailureToJson(f));
-    res.Json(200, json{{"failures", arr}});
+    for (const auto& n : *partial) part.push_back(json{{"id", n.id}, {"notice", n.sync.notice.value_or("")}});
+    res.Json(200, json{{"failures", arr}, {"partial", part}});
   });
 
   r.Add("GET", "/v1/openapi.json", [](const HttpRequest&, HttpResponse& res) {

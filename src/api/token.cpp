@@ -8,30 +8,30 @@
 #include <cstring>
 #include <filesystem>
 
+#include "util/files.h"
+
 namespace kb::api {
 
 Status LoadOrCreateToken(const std::string& path, std::string* out) {
-  std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (!parent.empty()) KB_RETURN_IF_ERROR(CreatePrivateDirectories(parent.string()));
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
       return Status::InvalidArgument("API token file " + path +
                                      " is readable by others; run: chmod 600 " + path);
     }
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
-    char buf[256];
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
-    std::string token(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    KB_ASSIGN_OR_RETURN(std::string token, ReadSmallFile(path, 4096));
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (token.size() < 16) {
-      std::string msg = "API token in ";
-      msg += path;
-      msg += " is too short (16+ characters)";
-      return Status::InvalidArgument(msg);
+    if (token.size() < kMinTokenBytes || token.size() > kMaxTokenBytes) {
+      return Status::InvalidArgument("API token in " + path + " is " + std::to_string(token.size()) +
+                                     " bytes; it must be " + std::to_string(kMinTokenBytes) + " to " +
+                                     std::to_string(kMaxTokenBytes));
+    }
+    for (char c : token) {
+      if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f) {
+        return Status::InvalidArgument("API token in " + path + " must be printable ASCII without spaces");
+      }
     }
     *out = std::move(token);
     return Status::Ok();

@@ -8,8 +8,12 @@
 
 namespace kb::api {
 
-// Reads the token from `path`, creating it (and its folder) with a fresh random token when
-// absent. Refuses a token file others can read.
+inline constexpr size_t kMinTokenBytes = 16;
+inline constexpr size_t kMaxTokenBytes = 1024;
+
+// Reads the token from `path`, creating it (and its folder, 0700) with a fresh random token when
+// absent. Refuses a token file others can read, one that is not a regular file (a FIFO would
+// hang start-up), and a token outside 16..1024 printable characters (never cut silently).
 Status LoadOrCreateToken(const std::string& path, std::string* token);
 
 // Constant-time comparison, so response timing does not leak the token.

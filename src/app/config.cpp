@@ -1,4 +1,6 @@
 #include "kbindex/options.h"
+#include "util/files.h"
+#include "util/json.h"
 #include "util/status.h"
 #include "app/source_config.h"
 
@@ -47,6 +49,26 @@ Status ParseInt(const std::string& name, const std::string& text, int64_t* out) 
 
 }  // namespace
 
+Status ValidateCorsOrigin(const std::string& origin) {
+  // An exact origin: scheme://host[:port], nothing else. "null" (sandboxed pages, file://) and
+  // "*" would let any page call the API with the user's browser.
+  const auto scheme_end = origin.find("://");
+  bool ok = scheme_end != std::string::npos && scheme_end > 0 && origin.size() > scheme_end + 3;
+  for (size_t i = 0; ok && i < scheme_end; ++i) {
+    const char ch = origin[i];
+    ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '+' || ch == '-' || ch == '.';
+  }
+  for (size_t i = scheme_end + 3; ok && i < origin.size(); ++i) {
+    const char ch = origin[i];
+    ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']';
+  }
+  if (!ok) {
+    return Status::InvalidArgument("CORS origin '" + origin.substr(0, 100) +
+                                   "' is not an exact origin like http://localhost:3000 (\"null\" and \"*\" are refused)");
+  }
+  return Status::Ok();
+}
+
 std::string DefaultDataDir() {
   std::string base = Env("XDG_DATA_HOME");
   if (base.empty()) base = HomeDir() + "/.local/share";
@@ -65,16 +87,11 @@ Result<Options> LoadOptions(const std::string& file) {
   if (path.empty()) path = Env("KBINDEX_CONFIG");
   bool required = !path.empty();
   if (path.empty()) path = DefaultConfigFile();
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    std::ifstream in(path);
-    if (!in) return Status::IOError("cannot read config file " + path);
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const std::exception& e) {
-      return Status::InvalidArgument("config file " + path + " is not valid JSON: " + e.what());
-    }
+  auto text = kb::ReadSmallFile(path, 1 << 20);
+  if (text.ok()) {
+    auto parsed = kb::ParseJson(*text);
+    if (!parsed.ok()) return Status::InvalidArgument("config file " + path + ": " + parsed.status().message());
+    json j = std::move(parsed).value();
     if (!j.is_object()) return Status::InvalidArgument("config file " + path + " must hold a JSON object");
     try {
       for (auto& [key, v] : j.items()) {
@@ -100,8 +117,10 @@ Result<Options> LoadOptions(const std::string& file) {
         else if (key == "embed_timeout_ms") c.embed_timeout_ms = v.get<int>();
         else if (key == "chunking") c.chunking = v.get<std::string>();
         else if (key == "chunk_max_bytes") c.chunk_max_bytes = v.get<int>();
+        else if (key == "max_chunks_per_document") c.max_chunks_per_document = v.get<int>();
         else if (key == "store_text") c.store_text = v.get<bool>();
         else if (key == "max_attempts") c.max_attempts = v.get<int>();
+        else if (key == "search_timeout_ms") c.search_timeout_ms = v.get<int>();
         else if (key == "backoff_base_ms") c.backoff_base_ms = v.get<int64_t>();
         else if (key == "backoff_max_ms") c.backoff_max_ms = v.get<int64_t>();
         else if (key == "worker_interval_s") c.worker_interval_s = v.get<int>();
@@ -111,8 +130,8 @@ Result<Options> LoadOptions(const std::string& file) {
         else if (key == "cors_origins") c.cors_origins = v.get<std::vector<std::string>>();
         else if (key == "folders") c.folders = v.get<std::vector<std::string>>();
         else if (key == "sources") {
-          if (Status parsed = kb::app::ParseDatabaseSources(v, &c.sources); !parsed.ok()) {
-            return parsed.WithContext("config file " + path);
+          if (Status listed = kb::app::ParseDatabaseSources(v, &c.sources); !listed.ok()) {
+            return listed.WithContext("config file " + path);
           }
         }
         else return Status::InvalidArgument("config file " + path + ": unknown setting '" + key + "'");
@@ -121,8 +140,12 @@ Result<Options> LoadOptions(const std::string& file) {
       return Status::InvalidArgument("config file " + path + ": wrong type: " + e.what());
     }
     c.config_file = path;
-  } else if (required) {
-    return Status::NotFound("config file not found: " + path);
+  } else if (struct stat st {}; !required && ::stat(path.c_str(), &st) != 0) {
+    // No default config file (or one this user cannot even see): defaults apply.
+  } else if (text.status().code() != Status::Code::kNotFound || required) {
+    return text.status().code() == Status::Code::kNotFound
+               ? Status::NotFound("config file not found: " + path)
+               : text.status().WithContext("config file");
   }
   KB_RETURN_IF_ERROR(ApplyEnvironment(c));
   return c;
@@ -174,10 +197,21 @@ Status ValidateOptions(const Options& c) {
   }
   if (c.embed_dims < 8 || c.embed_dims > 8192) return Status::InvalidArgument("embed dims must be 8..8192");
   if (c.chunk_max_bytes < 64) return Status::InvalidArgument("chunk size must be at least 64 bytes");
+  if (c.max_chunks_per_document < 1) return Status::InvalidArgument("max_chunks_per_document must be at least 1");
   if (c.max_attempts < 1) return Status::InvalidArgument("max attempts must be at least 1");
+  if (c.search_timeout_ms < 1) return Status::InvalidArgument("search timeout must be at least 1 ms");
   if (c.worker_batch < 1) return Status::InvalidArgument("worker batch must be at least 1");
   if (c.worker_interval_s < 1) return Status::InvalidArgument("worker interval must be at least 1 s");
   if (c.max_file_bytes < 1) return Status::InvalidArgument("max file size must be positive");
+  if (c.listen_port < 0 || c.listen_port > 65535) {
+    return Status::InvalidArgument("listen port must be 0..65535 (0: any free port), not " + std::to_string(c.listen_port));
+  }
+  if (c.backoff_base_ms < 0 || c.backoff_max_ms < c.backoff_base_ms) {
+    return Status::InvalidArgument("backoff must be >= 0 ms and no more than its maximum");
+  }
+  for (const std::string& origin : c.cors_origins) {
+    KB_RETURN_IF_ERROR(ValidateCorsOrigin(origin));
+  }
   if (c.collection.size() < 3 || c.collection.size() > 200) {
     return Status::InvalidArgument("collection name must be 3..200 characters");
   }

@@ -30,6 +30,7 @@ kbindex::Note ToNote(const Document& d, bool with_body) {
   n.sync.error = d.sync_error;
   n.sync.synced_hash = d.synced_hash;
   n.sync.chunks = d.synced_chunks;
+  n.sync.notice = d.sync_notice;
   return n;
 }
 

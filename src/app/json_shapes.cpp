@@ -52,7 +52,7 @@ json StatsToJson(const kbindex::Stats& s) {
   j["documents"] = s.documents;
   j["tombstoned"] = s.tombstoned;
   j["sync"] = json{{"synced", s.synced},       {"pending", s.pending},
-                   {"failed", s.failed},       {"exhausted", s.exhausted},
+                   {"failed", s.failed},       {"exhausted", s.exhausted}, {"partial", s.partial},
                    {"maxAttempts", s.max_attempts}, {"lastSyncRun", last}};
   j["skipped"] = s.skipped;
   j["lastSyncRun"] = last;
@@ -90,7 +90,8 @@ json NoteToJson(const kbindex::Note& d, bool include_body) {
            {"lastAttempt", OptTime(d.sync.last_attempt_ms)},
            {"error", OptText(d.sync.error)},
            {"syncedHash", OptText(d.sync.synced_hash)},
-           {"chunks", d.sync.chunks}}}};
+           {"chunks", d.sync.chunks},
+           {"notice", OptText(d.sync.notice)}}}};
   if (d.file_size) j["fileSize"] = *d.file_size;
   if (include_body) j["body"] = d.body;
   return j;

@@ -5,6 +5,7 @@
 #include "app/convert.h"
 #include "scan/markdown.h"
 #include "util/hash.h"
+#include "util/json.h"
 #include "util/utf8.h"
 
 namespace kb::app {
@@ -37,8 +38,13 @@ Result<DocumentInput> NoteToDocument(const kbindex::NoteInput& note, size_t max_
   }
   if (!utf8::IsValid(note.body)) return Status::InvalidArgument("body is not valid UTF-8");
   if (!utf8::IsValid(note.title)) return Status::InvalidArgument("title is not valid UTF-8");
-  json meta = note.metadata_json.empty() ? json::object() : json::parse(note.metadata_json, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object()) return Status::InvalidArgument("metadata must be a JSON object");
+  json meta = json::object();
+  if (!note.metadata_json.empty()) {
+    auto parsed = ParseJson(note.metadata_json);
+    if (!parsed.ok()) return Status::InvalidArgument("metadata: " + parsed.status().message());
+    meta = std::move(parsed).value();
+  }
+  if (!meta.is_object()) return Status::InvalidArgument("metadata must be a JSON object");
   for (const auto& [k, v] : meta.items()) {
     if (k.empty() || k.size() > 128) return Status::InvalidArgument("metadata keys must be 1 to 128 characters");
     const bool scalar = v.is_string() || v.is_number() || v.is_boolean() || v.is_null();

@@ -18,6 +18,7 @@ Result<kbindex::SearchResults> Search(Services& s, const kbindex::SearchRequest&
   req.raw = request.raw;
   req.mark_open = request.mark_open;
   req.mark_close = request.mark_close;
+  req.budget_ms = s.config().search_timeout_ms;
   SemanticIndex* semantic = nullptr;
   std::string unavailable;
   if (req.mode != SearchMode::kKeyword) {

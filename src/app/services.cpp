@@ -6,6 +6,7 @@
 
 #include "app/crash_points.h"
 #include "app/source_poller.h"
+#include "util/files.h"
 #include "vector/chroma_client.h"
 #include "vector/local_chroma.h"
 
@@ -21,6 +22,7 @@ ChunkerOptions ChunkerOptionsFrom(const Config& c) {
   ChunkerOptions o;
   o.mode = c.chunking == "none" ? ChunkerOptions::Mode::kNone : ChunkerOptions::Mode::kMarkdown;
   o.max_bytes = static_cast<size_t>(c.chunk_max_bytes);
+  o.max_chunks = static_cast<size_t>(c.max_chunks_per_document);
   return o;
 }
 
@@ -30,9 +32,10 @@ Result<std::unique_ptr<Services>> Services::Open(Config config, ServicesOptions 
   KB_RETURN_IF_ERROR(ValidateConfig(config));
   if (config.db_path.empty()) config.db_path = DefaultDataDir() + "/kbindex.db";
   if (config.db_path != ":memory:") {
-    std::error_code ec;
+    // Folders kbindex creates are private to the user (the database, the token and the managed
+    // Chroma's data live there); folders that exist are left as they are.
     const auto parent = std::filesystem::path(config.db_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (!parent.empty()) KB_RETURN_IF_ERROR(CreatePrivateDirectories(parent.string()));
   }
   StoreOptions so;
   so.busy_timeout_ms = config.busy_timeout_ms;

@@ -16,6 +16,7 @@ Result<kbindex::Stats> GetStats(Services& s) {
   out.pending = st.pending;
   out.failed = st.failed;
   out.exhausted = st.exhausted;
+  out.partial = st.partial;
   out.max_attempts = c.max_attempts;
   out.skipped = st.skipped;
   if (st.last_sync_run) out.last_sync_run = ToPublic(*st.last_sync_run);
@@ -48,9 +49,9 @@ Result<kbindex::Stats> GetStats(Services& s) {
 
 kbindex::Health CheckHealth(Services& s) {
   kbindex::Health h;
-  if (auto st = s.store().Stats(s.config().max_attempts); !st.ok()) {
+  if (Status st = s.store().Ping(); !st.ok()) {
     h.sqlite_ok = false;
-    h.sqlite_error = st.status().message();
+    h.sqlite_error = st.message();
     h.reasons.push_back("sqlite: " + h.sqlite_error);
   }
   VectorStore* probe = s.Probe();
@@ -89,6 +90,15 @@ Result<std::vector<kbindex::Failure>> ListFailures(Services& s, int limit) {
   std::vector<kbindex::Failure> out;
   out.reserve(docs.size());
   for (const auto& d : docs) out.push_back(ToFailure(d, s.config().max_attempts));
+  return out;
+}
+
+Result<std::vector<kbindex::Note>> ListPartial(Services& s, int limit) {
+  if (limit < 1) return Status::InvalidArgument("limit must be at least 1");
+  KB_ASSIGN_OR_RETURN(auto docs, s.store().ListPartial(std::min(limit, 10'000)));
+  std::vector<kbindex::Note> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) out.push_back(ToNote(d, false));
   return out;
 }
 

@@ -20,6 +20,9 @@ kbindex::Health CheckHealth(Services& s);
 // Failed notes, most recent attempt first.
 Result<std::vector<kbindex::Failure>> ListFailures(Services& s, int limit);
 
+// Notes the semantic index holds only in part (their sync notice says why), by id.
+Result<std::vector<kbindex::Note>> ListPartial(Services& s, int limit);
+
 // Makes failed notes due again (attempts reset): one id, or all when `id` is empty. Returns how
 // many; NotFound when `id` names no failed note.
 Result<int> Retry(Services& s, const std::string& id);

@@ -24,6 +24,10 @@ int RunStats(Globals& g) {
   std::printf("sync        %lld synced, %lld pending, %lld failed (%lld out of attempts)\n",
               static_cast<long long>(s.synced), static_cast<long long>(s.pending),
               static_cast<long long>(s.failed), static_cast<long long>(s.exhausted));
+  if (s.partial > 0) {
+    std::printf("partial     %lld notes only in part in the semantic index (kbindex failures)\n",
+                static_cast<long long>(s.partial));
+  }
   if (s.oldest_pending_age_s) {
     std::printf("oldest      unsynced for %s\n", FormatDuration(*s.oldest_pending_age_s * 1000).c_str());
   }
@@ -69,6 +73,7 @@ int RunShow(Globals& g, const std::string& id, bool body) {
   if (d.sync.last_attempt_ms) std::printf(", last %s", FormatIsoTime(*d.sync.last_attempt_ms).c_str());
   std::printf("\n");
   if (d.sync.error) std::printf("error       %s\n", Printable(*d.sync.error).c_str());
+  if (d.sync.notice) std::printf("notice      %s\n", Printable(*d.sync.notice).c_str());
   if (d.sync.state == kbindex::SyncState::kSynced) std::printf("chunks      %d\n", d.sync.chunks);
   if (d.metadata_json != "{}") std::printf("metadata    %s\n", Printable(d.metadata_json).c_str());
   if (body) std::printf("\n%s\n", d.body.c_str());

@@ -49,13 +49,19 @@ int RunFailures(Globals& g, int limit) {
   if (!db) return kExitFailure;
   auto failed = db->Failures(limit);
   if (!failed.ok()) return Fail(failed.status());
+  auto partial = db->PartlyIndexed(limit);
+  if (!partial.ok()) return Fail(partial.status());
   if (g.json) {
-    json arr = json::array();
+    json arr = json::array(), part = json::array();
     for (const auto& f : *failed) arr.push_back(app::FailureToJson(f));
-    PrintJson(json{{"failures", arr}}.dump());
+    for (const auto& n : *partial) part.push_back(json{{"id", n.id}, {"notice", n.sync.notice.value_or("")}});
+    PrintJson(json{{"failures", arr}, {"partial", part}}.dump());
     return kExitOk;
   }
-  if (failed->empty() && !g.quiet) std::printf("no failed documents\n");
+  if (failed->empty() && partial->empty() && !g.quiet) std::printf("no failed documents\n");
+  for (const auto& n : *partial) {
+    std::printf("%s  in part only\n    %s\n", Printable(n.id).c_str(), Printable(n.sync.notice.value_or("")).c_str());
+  }
   const int max = db->options().max_attempts;
   for (const auto& f : *failed) {
     std::printf("%s  %d/%d attempts%s, last %s%s\n    %s\n", Printable(f.id).c_str(), f.attempts, max,

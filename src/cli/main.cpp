@@ -6,8 +6,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 
 #include "cli/cli.h"
+#include "cli/man_page.h"
 
 namespace {
 
@@ -61,9 +63,10 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-size", chunk_size, "largest chunk in bytes (default 1500)");
   app.add_flag("--store-text", store_text, "also store chunk text in Chroma (SQLite always has it)");
   int max_attempts = 0;
-  int64_t backoff_ms = 0;
+  int64_t backoff_ms = -1;
   app.add_option("--max-attempts", max_attempts, "sync attempts before a document needs `kbindex retry` (default 3)");
-  app.add_option("--backoff-ms", backoff_ms, "first retry delay; doubles per attempt (default 30000)");
+  app.add_option("--backoff-ms", backoff_ms, "first retry delay; doubles per attempt (default 30000; 0: none)")
+      ->check(CLI::NonNegativeNumber);
 
   // Scan options shared by index.
   std::vector<std::string> include, exclude;
@@ -137,16 +140,24 @@ int main(int argc, char** argv) {
   kb::cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "local HTTP API for the desktop app (runs the worker too)");
   serve->add_option("--host", serve_args.host, "loopback address to listen on (default 127.0.0.1)");
-  serve->add_option("--port", serve_args.port, "port (default 7420; 0 = any free port)");
+  serve->add_option("--port", serve_args.port, "port (default 7420; 0 = any free port)")->check(CLI::Range(0, 65535));
   serve->add_option("--token-file", serve_args.token_file, "bearer token file (default: api-token beside the database)");
   serve->add_option("--folder", serve_args.folders, "folder POST /v1/index scans (repeatable)");
-  serve->add_option("--cors-origin", serve_args.cors_origins, "allow this browser origin (repeatable)");
+  serve->add_option("--cors-origin", serve_args.cors_origins, "allow this exact browser origin, e.g. http://localhost:3000 (repeatable)")
+      ->check([](const std::string& o) { auto st = kbindex::ValidateCorsOrigin(o); return st.ok() ? std::string() : st.message(); });
   serve->add_option("--interval", serve_args.interval_s, "worker interval in seconds (default 300)");
   serve->add_flag("--no-worker", serve_args.no_worker, "do not run the retry worker (another process does)");
 
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
   skipped->add_option("--source", skipped_source, "only this source");
+
+  // `kbindex --man` prints the man page rendered from the definition above (the build installs
+  // it as kbindex.1). It is not a parser option: it stays out of --help and needs no subcommand.
+  if (argc == 2 && std::string_view(argv[1]) == "--man") {
+    std::fputs(kb::cli::RenderManPage(app).c_str(), stdout);
+    return kb::cli::kExitOk;
+  }
 
   try {
     app.parse(argc, argv);
@@ -179,7 +190,7 @@ int main(int argc, char** argv) {
   if (chunk_size > 0) g.options.chunk_max_bytes = chunk_size;
   if (store_text) g.options.store_text = true;
   if (max_attempts > 0) g.options.max_attempts = max_attempts;
-  if (backoff_ms > 0) g.options.backoff_base_ms = backoff_ms;
+  if (backoff_ms >= 0) g.options.backoff_base_ms = backoff_ms;
   if (*index && !kb::cli::AddSourceFromFlags(index_args, g.options)) return kb::cli::kExitUsage;
   if (auto st = kbindex::ValidateOptions(g.options); !st.ok()) {
     std::fprintf(stderr, "kbindex: %s\n", st.message().c_str());

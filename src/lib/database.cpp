@@ -56,6 +56,8 @@ Health Database::CheckHealth() { return kb::app::CheckHealth(*rep_->services); }
 
 Result<std::vector<Failure>> Database::Failures(int limit) { return kb::app::ListFailures(*rep_->services, limit); }
 
+Result<std::vector<Note>> Database::PartlyIndexed(int limit) { return kb::app::ListPartial(*rep_->services, limit); }
+
 Result<int> Database::Retry(const std::string& id) { return kb::app::Retry(*rep_->services, id); }
 
 Result<SyncSummary> Database::SyncNow(const std::atomic<bool>* cancel) {

@@ -111,8 +111,10 @@ bool IsBlank(std::string_view s) {
 
 }  // namespace
 
-std::vector<Chunk> ChunkDocument(std::string_view body, bool markdown, const ChunkerOptions& options) {
+std::vector<Chunk> ChunkDocument(std::string_view body, bool markdown, const ChunkerOptions& options,
+                                 bool* truncated) {
   std::vector<Chunk> chunks;
+  if (truncated) *truncated = false;
   if (options.mode == ChunkerOptions::Mode::kNone) {
     chunks.push_back({std::string(body), ""});
     return chunks;
@@ -125,11 +127,19 @@ std::vector<Chunk> ChunkDocument(std::string_view body, bool markdown, const Chu
     sections.push_back({body, ""});
   }
   Chunk current;
+  bool full = false;  // max_chunks reached: what is left is not chunked
   auto flush = [&] {
-    if (!IsBlank(current.text)) chunks.push_back(std::move(current));
+    if (!IsBlank(current.text)) {
+      if (options.max_chunks > 0 && chunks.size() >= options.max_chunks) {
+        full = true;
+      } else {
+        chunks.push_back(std::move(current));
+      }
+    }
     current = Chunk{};
   };
   for (const Section& s : sections) {
+    if (full) break;
     std::vector<std::string_view> pieces;
     if (s.text.size() <= max) {
       pieces.push_back(s.text);
@@ -146,11 +156,13 @@ std::vector<Chunk> ChunkDocument(std::string_view body, bool markdown, const Chu
     for (std::string_view p : pieces) {
       if (IsBlank(p)) continue;
       if (!current.text.empty() && current.text.size() + p.size() > max) flush();
+      if (full) break;
       if (current.text.empty()) current.heading = s.heading;
       current.text.append(p);
     }
   }
   flush();
+  if (truncated) *truncated = full;
   if (chunks.empty()) chunks.push_back({std::string(), ""});
   return chunks;
 }

@@ -22,8 +22,11 @@ struct ChunkerOptions {
   enum class Mode { kMarkdown, kNone };
   Mode mode = Mode::kMarkdown;
   size_t max_bytes = 1500;
+  size_t max_chunks = 0;  // stop after this many chunks (0: no limit)
 };
 
-std::vector<Chunk> ChunkDocument(std::string_view body, bool markdown, const ChunkerOptions& options);
+// The chunks of `body`. `truncated`, when given, says whether max_chunks cut the document short.
+std::vector<Chunk> ChunkDocument(std::string_view body, bool markdown, const ChunkerOptions& options,
+                                 bool* truncated = nullptr);
 
 }  // namespace kb

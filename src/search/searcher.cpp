@@ -17,18 +17,18 @@ Result<std::vector<SearchHit>> Searcher::Keyword(const SearchRequest& req, int l
   std::vector<KeywordHit> raw_hits;
   if (req.raw) {
     KB_ASSIGN_OR_RETURN(raw_hits, store_.KeywordSearch(req.query, limit, req.source, req.mark_open,
-                                                       req.mark_close));
+                                                       req.mark_close, req.budget_ms));
   } else {
     KB_ASSIGN_OR_RETURN(std::string all, BuildFtsQuery(req.query, FtsJoin::kAll));
     if (all.empty()) return std::vector<SearchHit>{};
     KB_ASSIGN_OR_RETURN(raw_hits, store_.KeywordSearch(all, limit, req.source, req.mark_open,
-                                                       req.mark_close));
+                                                       req.mark_close, req.budget_ms));
     if (raw_hits.empty()) {
       // Nothing has every word: fall back to any word, still ranked by bm25.
       KB_ASSIGN_OR_RETURN(std::string any, BuildFtsQuery(req.query, FtsJoin::kAny));
       if (any != all) {
         KB_ASSIGN_OR_RETURN(raw_hits, store_.KeywordSearch(any, limit, req.source, req.mark_open,
-                                                           req.mark_close));
+                                                           req.mark_close, req.budget_ms));
       }
     }
   }

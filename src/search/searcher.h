@@ -26,6 +26,7 @@ struct SearchRequest {
   bool raw = false;    // pass the query to FTS5 unescaped (keyword side)
   std::string mark_open = "**";
   std::string mark_close = "**";
+  int budget_ms = 0;   // keyword side: stop (Timeout) after this long; 0: no limit
 };
 
 struct SearchHit {

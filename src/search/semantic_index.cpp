@@ -114,7 +114,7 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     best.emplace(doc_id, Best{h.distance, chunk, heading, h.document});
     order.push_back(doc_id);
   }
-  KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(order));
+  KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(order, /*with_body=*/false));
   std::unordered_map<std::string, Document*> by_id;
   for (auto& d : live) by_id.emplace(d.id, &d);
   std::vector<SemanticHit> out;
@@ -129,12 +129,16 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     hit.heading = b.heading;
     if (b.text) {
       hit.snippet = MakeExcerpt(*b.text);
-    } else {
-      auto chunks = ChunkFor(hit.doc, chunker_);  // exactly how the sync chunked it
-      const size_t c = std::min<size_t>(static_cast<size_t>(std::max(b.chunk, 0)), chunks.size() - 1);
-      hit.snippet = MakeExcerpt(chunks[c].text);
+    } else if (auto full = store_.Get(id); full.ok() && full->has_value()) {
+      // Chunk exactly as the sync did, up to the chunk that matched only.
+      ChunkerOptions upto = chunker_;
+      upto.max_chunks = static_cast<size_t>(std::max(b.chunk, 0)) + 1;
+      hit.doc.body = std::move((*full)->body);
+      auto chunks = ChunkFor(hit.doc, upto);
+      hit.snippet = MakeExcerpt(chunks[std::min<size_t>(static_cast<size_t>(std::max(b.chunk, 0)), chunks.size() - 1)].text);
+      hit.doc.body.clear();
+      hit.doc.body.shrink_to_fit();
     }
-    hit.doc.body.clear();
     out.push_back(std::move(hit));
     if (static_cast<int>(out.size()) >= k) break;
   }

@@ -6,11 +6,10 @@
 namespace kb {
 
 Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
-  std::lock_guard lock(impl_->mu);
   std::optional<Document> out;
-  Status st = impl_->Run("reading document", false, [&] {
+  Status st = impl_->Read("reading document", [&](Conn& c) {
     out.reset();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE d.id=?");
+    auto q = c.Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE d.id=?");
     q->bind(1, id);
     if (q->executeStep()) out = ReadDocument(*q);
   });
@@ -18,14 +17,16 @@ Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
   return out;
 }
 
-Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids) {
-  std::lock_guard lock(impl_->mu);
+Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids, bool with_body) {
   std::vector<Document> out;
-  Status st = impl_->Run("reading documents", false, [&] {
+  const std::string sql = with_body ? std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+                                          " WHERE d.id=? AND d.deleted_at IS NULL"
+                                    : std::string("SELECT ") + kDocumentColumnsNoBody + kDocumentFromNoBody +
+                                          " WHERE d.id=? AND d.deleted_at IS NULL";
+  Status st = impl_->Read("reading documents", [&](Conn& c) {
     out.clear();
     for (const std::string& id : ids) {
-      auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
-                           " WHERE d.id=? AND d.deleted_at IS NULL");
+      auto q = c.Stmt(sql);
       q->bind(1, id);
       if (q->executeStep()) out.push_back(ReadDocument(*q));
     }
@@ -37,38 +38,52 @@ Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string
 Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& fts_expression,
                                                              int limit, const std::string& source,
                                                              const std::string& mark_open,
-                                                             const std::string& mark_close) {
-  std::lock_guard lock(impl_->mu);
+                                                             const std::string& mark_close, int budget_ms) {
   std::vector<KeywordHit> out;
-  // Title matches weigh more than body matches.
-  std::string sql =
-      "SELECT d.id, d.title, d.path, d.source, "
-      "snippet(documents_fts, -1, ?, ?, '…', 24), bm25(documents_fts, 5.0, 1.0) AS score, "
-      "d.sync_status FROM documents_fts JOIN documents d ON d.doc_key = documents_fts.rowid "
+  // Rank every match (title matches weigh five times body matches), but make snippets for the
+  // top `limit` only: a snippet in the ranking query would be made for every matching row.
+  std::string rank_sql =
+      "SELECT documents_fts.rowid, kb_rank(documents_fts, 5.0, 1.0) AS score "
+      "FROM documents_fts JOIN documents d ON d.doc_key = documents_fts.rowid "
       "WHERE documents_fts MATCH ? AND d.deleted_at IS NULL";
-  if (!source.empty()) sql += " AND d.source = ?";
-  sql += " ORDER BY score LIMIT ?";
-  Status st = impl_->Run("keyword search", false, [&] {
-      out.clear();
-      auto q = impl_->Stmt(sql);
-      int i = 1;
-      q->bind(i++, mark_open);
-      q->bind(i++, mark_close);
-      q->bind(i++, fts_expression);
-      if (!source.empty()) q->bind(i++, source);
-      q->bind(i++, limit);
-      while (q->executeStep()) {
-        KeywordHit h;
-        h.id = q->getColumn(0).getString();
-        h.title = q->getColumn(1).getString();
-        h.path = OptText(q->getColumn(2));
-        h.source = q->getColumn(3).getString();
-        h.snippet = q->getColumn(4).getString();
-        h.score = -q->getColumn(5).getDouble();
-        h.sync_status = ParseSyncStatus(q->getColumn(6).getString());
-        out.push_back(std::move(h));
-      }
-    });
+  if (!source.empty()) rank_sql += " AND d.source = ?";
+  rank_sql += " ORDER BY score LIMIT ?";
+  static const std::string kHitSql =
+      "SELECT d.id, d.title, d.path, d.source, d.sync_status, kb_snippet(documents_fts, ?, ?, '…', 24) "
+      "FROM documents_fts JOIN documents d ON d.doc_key = documents_fts.rowid "
+      "WHERE documents_fts MATCH ? AND documents_fts.rowid = ?";
+  Status st = impl_->Read(
+      "keyword search",
+      [&](Conn& c) {
+        out.clear();
+        std::vector<std::pair<int64_t, double>> ranked;
+        {
+          auto q = c.Stmt(rank_sql);
+          int i = 1;
+          q->bind(i++, fts_expression);
+          if (!source.empty()) q->bind(i++, source);
+          q->bind(i++, limit);
+          while (q->executeStep()) ranked.emplace_back(q->getColumn(0).getInt64(), -q->getColumn(1).getDouble());
+        }
+        for (const auto& [key, score] : ranked) {
+          auto q = c.Stmt(kHitSql);
+          q->bind(1, mark_open);
+          q->bind(2, mark_close);
+          q->bind(3, fts_expression);
+          q->bind(4, key);
+          if (!q->executeStep()) continue;
+          KeywordHit h;
+          h.id = q->getColumn(0).getString();
+          h.title = q->getColumn(1).getString();
+          h.path = OptText(q->getColumn(2));
+          h.source = q->getColumn(3).getString();
+          h.sync_status = ParseSyncStatus(q->getColumn(4).getString());
+          h.snippet = q->getColumn(5).getString();
+          h.score = score;
+          out.push_back(std::move(h));
+        }
+      },
+      budget_ms);
   if (!st.ok()) {
     // A generic SQLite error from a MATCH is the query's fault (FTS5 syntax), not ours.
     if (st.code() == Status::Code::kInternal) {
@@ -82,19 +97,23 @@ Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& 
   return out;
 }
 
+Status DocumentStore::Ping() {
+  return impl_->Read("checking the database", [&](Conn& c) { (void)c.db.execAndGet("SELECT 1").getInt(); });
+}
+
 Result<StoreStats> DocumentStore::Stats(int max_attempts) {
-  std::lock_guard lock(impl_->mu);
   StoreStats s;
-  Status st = impl_->Run("reading stats", false, [&] {
+  Status st = impl_->Read("reading stats", [&](Conn& c) {
     s = StoreStats{};
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL), "
         "count(*) FILTER (WHERE deleted_at IS NOT NULL), "
         "count(*) FILTER (WHERE sync_status='synced'), "
         "count(*) FILTER (WHERE sync_status='pending'), "
         "count(*) FILTER (WHERE sync_status='failed'), "
         "count(*) FILTER (WHERE sync_status='failed' AND sync_attempts >= ?), "
-        "min(updated_at) FILTER (WHERE sync_status <> 'synced') FROM documents");
+        "min(updated_at) FILTER (WHERE sync_status <> 'synced'), "
+        "count(*) FILTER (WHERE sync_notice IS NOT NULL AND deleted_at IS NULL) FROM documents");
     q->bind(1, max_attempts);
     if (q->executeStep()) {
       s.live = q->getColumn(0).getInt64();
@@ -104,13 +123,14 @@ Result<StoreStats> DocumentStore::Stats(int max_attempts) {
       s.failed = q->getColumn(4).getInt64();
       s.exhausted = q->getColumn(5).getInt64();
       s.oldest_pending_at = OptInt(q->getColumn(6));
+      s.partial = q->getColumn(7).getInt64();
     }
     {
-      auto k = impl_->Stmt("SELECT count(*) FROM skipped");
+      auto k = c.Stmt("SELECT count(*) FROM skipped");
       if (k->executeStep()) s.skipped = k->getColumn(0).getInt64();
     }
     {
-      auto r = impl_->Stmt(std::string("SELECT ") + kSyncRunColumns +
+      auto r = c.Stmt(std::string("SELECT ") + kSyncRunColumns +
                            " FROM sync_runs ORDER BY id DESC LIMIT 1");
       if (r->executeStep()) s.last_sync_run = ReadSyncRun(*r);
     }
@@ -120,11 +140,10 @@ Result<StoreStats> DocumentStore::Stats(int max_attempts) {
 }
 
 Result<std::vector<SkippedFile>> DocumentStore::ListSkipped(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   std::vector<SkippedFile> out;
-  Status st = impl_->Run("listing skipped files", false, [&] {
+  Status st = impl_->Read("listing skipped files", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT source, path, reason, detail, file_size, file_mtime_ns, seen_at FROM skipped "
         "WHERE ?='' OR source=? ORDER BY source, path");
     q->bind(1, source);
@@ -141,11 +160,10 @@ Result<std::vector<SkippedFile>> DocumentStore::ListSkipped(const std::string& s
 }
 
 Result<std::vector<Document>> DocumentStore::ListFailed(int limit) {
-  std::lock_guard lock(impl_->mu);
   std::vector<Document> out;
-  Status st = impl_->Run("listing failures", false, [&] {
+  Status st = impl_->Read("listing failures", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+    auto q = c.Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
                          " WHERE d.sync_status='failed' ORDER BY d.last_sync_attempt DESC, d.doc_key LIMIT ?");
     q->bind(1, limit);
     while (q->executeStep()) out.push_back(ReadDocument(*q));
@@ -154,12 +172,24 @@ Result<std::vector<Document>> DocumentStore::ListFailed(int limit) {
   return out;
 }
 
-Result<std::vector<VectorExpectation>> DocumentStore::ListVectorExpectations() {
-  std::lock_guard lock(impl_->mu);
-  std::vector<VectorExpectation> out;
-  Status st = impl_->Run("listing vector expectations", false, [&] {
+Result<std::vector<Document>> DocumentStore::ListPartial(int limit) {
+  std::vector<Document> out;
+  Status st = impl_->Read("listing partly indexed documents", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(std::string("SELECT ") + kDocumentColumnsNoBody + kDocumentFromNoBody +
+                    " WHERE d.sync_notice IS NOT NULL AND d.deleted_at IS NULL ORDER BY d.id LIMIT ?");
+    q->bind(1, limit);
+    while (q->executeStep()) out.push_back(ReadDocument(*q));
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<VectorExpectation>> DocumentStore::ListVectorExpectations() {
+  std::vector<VectorExpectation> out;
+  Status st = impl_->Read("listing vector expectations", [&](Conn& c) {
+    out.clear();
+    auto q = c.Stmt(
         "SELECT id, deleted_at IS NULL, sync_status, synced_hash, synced_chunks, chunks_hwm "
         "FROM documents");
     while (q->executeStep()) {

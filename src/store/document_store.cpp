@@ -3,6 +3,12 @@
 // document_reads.cpp, sync_state.cpp and shadow_sync.cpp.
 #include "store/document_store.h"
 
+#include <fcntl.h>
+#include <cstdio>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "store/fts_functions.h"
 #include "store/meta_keys.h"
 #include "store/migrations.h"
 #include "store/store_impl.h"
@@ -23,50 +29,257 @@ DocumentStore::DocumentStore(std::string path, Clock* clock, std::unique_ptr<Imp
 
 DocumentStore::~DocumentStore() {
   if (!impl_) return;
+  {
+    std::lock_guard lock(impl_->pool_mu);
+    impl_->free_readers.clear();
+    impl_->readers.clear();
+  }
+  if (impl_->read_only) return;
   try {
     // Keep the WAL from growing across runs; harmless if another process holds it.
-    impl_->stmts.clear();
-    impl_->db.exec("PRAGMA optimize");
+    impl_->writer->stmts.clear();
+    impl_->writer->db.exec("PRAGMA optimize");
   } catch (...) {
   }
+}
+
+namespace {
+
+bool IsMemory(const std::string& path) {
+  return path == ":memory:" || path.rfind("file::memory:", 0) == 0 || path.find("mode=memory") != std::string::npos;
+}
+
+// Runs `fn`, retrying while another process holds the database (up to `budget_ms`).
+void RetryWhileBusy(int budget_ms, const std::function<void()>& fn) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(budget_ms, 1000));
+  for (int attempt = 0;; ++attempt) {
+    try {
+      fn();
+      return;
+    } catch (const SQLite::Exception& e) {
+      const int code = e.getErrorCode() & 0xff;
+      if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || std::chrono::steady_clock::now() >= deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << std::min(attempt, 6), 100)));
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Conn> OpenConnection(const std::string& path, bool writable, int busy_timeout_ms) {
+  const int flags = writable ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX
+                             : SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX;
+  auto c = std::make_unique<Conn>(path, flags | SQLITE_OPEN_URI, busy_timeout_ms);
+  if (int rc = RegisterFtsFunctions(c->db.getHandle()); rc != SQLITE_OK) {
+    throw SQLite::Exception("cannot register the FTS5 functions", rc);
+  }
+  return c;
 }
 
 Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& path,
                                                            const StoreOptions& options) {
   Clock* clock = options.clock ? options.clock : Clock::Real();
-  std::unique_ptr<Impl> impl;
-  try {
-    impl = std::make_unique<Impl>(path, options.busy_timeout_ms);
-  } catch (const SQLite::Exception& e) {
-    return Status::IOError("cannot open database " + path + ": " + e.what());
+  const bool memory = IsMemory(path);
+  if (!memory) {
+    // A new database is private to its user from the first byte (SQLite gives the -wal and
+    // -shm files the database file's permissions).
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) ::close(fd);
   }
-  Status st = impl->Run("opening database", false, [&] {
-    // journal_mode=WAL needs a brief write lock: it is retried like any write while busy.
-    impl->db.exec("PRAGMA journal_mode=WAL");
-    impl->db.exec("PRAGMA synchronous=NORMAL");
-    impl->db.exec("PRAGMA foreign_keys=ON");
-    impl->db.exec("PRAGMA temp_store=MEMORY");
-    // FTS5 merges re-read recent pages; the default 2 MB cache made them come from the kernel.
-    impl->db.exec("PRAGMA cache_size=-16384");
-  });
-  if (!st.ok()) return st.WithContext(path);
-  // A file that is not a database fails here rather than at the first query.
-  st = impl->Run("reading schema version", false,
-                 [&] { (void)impl->db.execAndGet("PRAGMA user_version").getInt(); });
-  if (!st.ok()) return st.WithContext(path);
-  st = ApplyMigrations(impl->db);
-  if (!st.ok()) return st.WithContext(path);
+  std::unique_ptr<Conn> writer;
+  bool read_only = false;
+  std::string open_path = path;  // what the reader connections open too
+  auto open = [&](const std::string& target, bool writable) {
+    writer = OpenConnection(target, writable, options.busy_timeout_ms);
+    read_only = sqlite3_db_readonly(writer->db.getHandle(), "main") == 1;
+    RetryWhileBusy(3 * options.busy_timeout_ms, [&] {
+      if (!read_only) {
+        // journal_mode=WAL needs a brief write lock: retried like any write while busy.
+        writer->db.exec("PRAGMA journal_mode=WAL");
+        writer->db.exec("PRAGMA synchronous=NORMAL");
+      }
+      writer->db.exec("PRAGMA foreign_keys=ON");
+      writer->db.exec("PRAGMA temp_store=MEMORY");
+      // FTS5 merges re-read recent pages; the default 2 MB cache made them come from the kernel.
+      writer->db.exec("PRAGMA cache_size=-16384");
+      // A file that is not a database fails here rather than at the first query.
+      (void)writer->db.execAndGet("PRAGMA user_version").getInt();
+    });
+    open_path = target;
+  };
+  try {
+    try {
+      open(path, true);
+    } catch (const SQLite::Exception& e) {
+      const int code = e.getErrorCode() & 0xff;
+      if (memory || (code != SQLITE_READONLY && code != SQLITE_CANTOPEN && code != SQLITE_PERM)) throw;
+      try {
+        open(path, false);  // a file we may not write
+      } catch (const SQLite::Exception&) {
+        // ... in a folder we may not write either: WAL needs its -shm file, so read the file as
+        // it is, without locking (nothing may write it anyway).
+        std::string uri = "file:";
+        for (char ch : path) {
+          if (ch == '%' || ch == '?' || ch == '#') {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(ch));
+            uri += buf;
+          } else {
+            uri += ch;
+          }
+        }
+        open(uri + "?immutable=1", false);
+      }
+    }
+  } catch (const SQLite::Exception& e) {
+    return MapSqliteError(e, "opening database").WithContext(path);
+  }
+  if (read_only) {
+    int version = -1;
+    try {
+      version = writer->db.execAndGet("PRAGMA user_version").getInt();
+    } catch (const SQLite::Exception& e) {
+      return MapSqliteError(e, "reading schema version").WithContext(path);
+    }
+    if (version != LatestSchemaVersion()) {
+      return Status::IOError(path + " is read-only and was written by " +
+                             (version < LatestSchemaVersion() ? "an older" : "a newer") +
+                             " kbindex: it cannot be upgraded here; make it writable once");
+    }
+    spdlog::info("{} is read-only: searching works, writes will be refused", path);
+  } else {
+    Status st = ApplyMigrations(writer->db);
+    if (!st.ok()) return st.WithContext(path);
+  }
+  auto impl = std::make_unique<Impl>(path, open_path, options.busy_timeout_ms, std::move(writer), read_only);
+  impl->readers_unavailable = memory;
   return std::unique_ptr<DocumentStore>(new DocumentStore(path, clock, std::move(impl)));
+}
+
+// ---------------------------------------------------------------- connections
+
+Status DocumentStore::Impl::Write(const char* what, const std::function<void(Conn&)>& fn) {
+  if (read_only) {
+    return Status::IOError(std::string(what) + ": the database " + display_path +
+                           " is read-only (file or folder not writable)");
+  }
+  std::lock_guard lock(writer->mu);
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(std::max(3 * busy_timeout_ms, 1000));
+  int attempt = 0;
+  for (;;) {
+    try {
+      SQLite::Transaction tx(writer->db, SQLite::TransactionBehavior::IMMEDIATE);
+      fn(*writer);
+      tx.commit();
+      return Status::Ok();
+    } catch (const SQLite::Exception& e) {
+      const int code = e.getErrorCode() & 0xff;
+      if ((code == SQLITE_BUSY || code == SQLITE_LOCKED) && clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << std::min(attempt, 6), 100)));
+        ++attempt;
+        continue;
+      }
+      return MapSqliteError(e, what);
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string(what) + ": " + e.what());
+    }
+  }
+}
+
+Conn* DocumentStore::Impl::AcquireReader() {
+  std::unique_lock lock(pool_mu);
+  for (;;) {
+    if (readers_unavailable) return nullptr;
+    if (!free_readers.empty()) {
+      Conn* c = free_readers.back();
+      free_readers.pop_back();
+      return c;
+    }
+    if (readers.size() < max_readers) {
+      try {
+        auto c = OpenConnection(path, false, busy_timeout_ms);
+        c->db.exec("PRAGMA cache_size=-4096");
+        readers.push_back(std::move(c));
+        return readers.back().get();
+      } catch (const SQLite::Exception& e) {
+        spdlog::warn("cannot open a reader connection ({}); reading through the writer", e.what());
+        readers_unavailable = true;
+        return nullptr;
+      }
+    }
+    pool_cv.wait(lock);
+  }
+}
+
+void DocumentStore::Impl::ReleaseReader(Conn* c) {
+  {
+    std::lock_guard lock(pool_mu);
+    free_readers.push_back(c);
+  }
+  pool_cv.notify_one();
+}
+
+namespace {
+struct Budget {
+  std::chrono::steady_clock::time_point deadline;
+};
+int OverBudget(void* p) { return std::chrono::steady_clock::now() > static_cast<Budget*>(p)->deadline ? 1 : 0; }
+}  // namespace
+
+Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn&)>& fn, int budget_ms) {
+  Conn* reader = AcquireReader();
+  Conn& c = reader ? *reader : *writer;
+  std::unique_lock lock(c.mu);
+  Budget budget{std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms)};
+  if (budget_ms > 0) sqlite3_progress_handler(c.db.getHandle(), 1000, &OverBudget, &budget);
+  Status st;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(3 * busy_timeout_ms, 1000));
+  for (int attempt = 0;; ++attempt) {
+    try {
+      // One snapshot for all the statements of this read.
+      const bool own_tx = sqlite3_get_autocommit(c.db.getHandle()) != 0;
+      if (own_tx) c.db.exec("BEGIN");
+      try {
+        fn(c);
+      } catch (...) {
+        if (own_tx && sqlite3_get_autocommit(c.db.getHandle()) == 0) c.db.exec("ROLLBACK");
+        throw;
+      }
+      if (own_tx) c.db.exec("COMMIT");
+      st = Status::Ok();
+      break;
+    } catch (const SQLite::Exception& e) {
+      const int code = e.getErrorCode() & 0xff;
+      if (code == SQLITE_INTERRUPT && budget_ms > 0) {
+        st = Status::Timeout(std::string(what) + " took longer than " + std::to_string(budget_ms) +
+                             " ms and was stopped; make the query more specific");
+        break;
+      }
+      if ((code == SQLITE_BUSY || code == SQLITE_LOCKED) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << std::min(attempt, 6), 100)));
+        continue;
+      }
+      st = MapSqliteError(e, what);
+      break;
+    } catch (const std::exception& e) {
+      st = Status::Internal(std::string(what) + ": " + e.what());
+      break;
+    }
+  }
+  if (budget_ms > 0) sqlite3_progress_handler(c.db.getHandle(), 0, nullptr, nullptr);
+  lock.unlock();
+  if (reader) ReleaseReader(reader);
+  return st;
 }
 
 Result<SourceInfo> DocumentStore::EnsureFolderSource(const std::string& root,
                                                      const std::string& preferred_name) {
-  std::lock_guard lock(impl_->mu);
   SourceInfo out;
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("registering source", true, [&] {
+  Status st = impl_->Write("registering source", [&](Conn& c) {
     {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "SELECT name, created_at, last_scan_at FROM sources WHERE kind='folder' AND root=?");
       q->bind(1, root);
       if (q->executeStep()) {
@@ -81,12 +294,12 @@ Result<SourceInfo> DocumentStore::EnsureFolderSource(const std::string& root,
     std::string base = preferred_name.empty() ? "notes" : preferred_name;
     std::string name = base;
     for (int n = 2;; ++n) {
-      auto q = impl_->Stmt("SELECT 1 FROM sources WHERE name=?");
+      auto q = c.Stmt("SELECT 1 FROM sources WHERE name=?");
       q->bind(1, name);
       if (!q->executeStep()) break;
       name = base + "-" + std::to_string(n);
     }
-    auto ins = impl_->Stmt("INSERT INTO sources(name, kind, root, created_at) VALUES (?, 'folder', ?, ?)");
+    auto ins = c.Stmt("INSERT INTO sources(name, kind, root, created_at) VALUES (?, 'folder', ?, ?)");
     ins->bind(1, name);
     ins->bind(2, root);
     ins->bind(3, now);
@@ -98,10 +311,9 @@ Result<SourceInfo> DocumentStore::EnsureFolderSource(const std::string& root,
 }
 
 Status DocumentStore::EnsureApiSource(const std::string& name) {
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
-  return impl_->Run("registering API source", true, [&] {
-    auto q = impl_->Stmt(
+  return impl_->Write("registering API source", [&](Conn& c) {
+    auto q = c.Stmt(
         "INSERT INTO sources(name, kind, root, created_at) VALUES (?, 'api', NULL, ?) "
         "ON CONFLICT(name) DO NOTHING");
     q->bind(1, name);
@@ -111,11 +323,10 @@ Status DocumentStore::EnsureApiSource(const std::string& name) {
 }
 
 Result<std::vector<SourceInfo>> DocumentStore::ListSources() {
-  std::lock_guard lock(impl_->mu);
   std::vector<SourceInfo> out;
-  Status st = impl_->Run("listing sources", false, [&] {
+  Status st = impl_->Read("listing sources", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT s.name, s.kind, s.root, s.created_at, s.last_scan_at, "
         "(SELECT count(*) FROM documents d WHERE d.source = s.name AND d.deleted_at IS NULL) "
         "FROM sources s ORDER BY s.name");
@@ -130,10 +341,9 @@ Result<std::vector<SourceInfo>> DocumentStore::ListSources() {
 }
 
 Status DocumentStore::MarkScanned(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
-  return impl_->Run("recording scan", true, [&] {
-    auto q = impl_->Stmt("UPDATE sources SET last_scan_at=? WHERE name=?");
+  return impl_->Write("recording scan", [&](Conn& c) {
+    auto q = c.Stmt("UPDATE sources SET last_scan_at=? WHERE name=?");
     q->bind(1, now);
     q->bind(2, source);
     q->exec();
@@ -141,11 +351,10 @@ Status DocumentStore::MarkScanned(const std::string& source) {
 }
 
 Result<CollectionMeta> DocumentStore::ReadCollectionMeta() {
-  std::lock_guard lock(impl_->mu);
   CollectionMeta m;
-  Status st = impl_->Run("reading the collection binding", false, [&] {
+  Status st = impl_->Read("reading the collection binding", [&](Conn& c) {
     m = CollectionMeta{};
-    auto q = impl_->Stmt("SELECT key, value FROM meta WHERE key IN (?,?,?,?,?)");
+    auto q = c.Stmt("SELECT key, value FROM meta WHERE key IN (?,?,?,?,?)");
     q->bind(1, meta::kEmbedder);
     q->bind(2, meta::kCollection);
     q->bind(3, meta::kCollectionId);
@@ -166,19 +375,18 @@ Result<CollectionMeta> DocumentStore::ReadCollectionMeta() {
 }
 
 Result<bool> DocumentStore::RecordCollectionBinding(const CollectionBindingRecord& r) {
-  std::lock_guard lock(impl_->mu);
   bool forgot = false;
   bool conflict = false;
-  Status st = impl_->Run("recording the collection binding", true, [&] {
+  Status st = impl_->Write("recording the collection binding", [&](Conn& c) {
     forgot = conflict = false;
     auto get = [&](const char* key) -> std::optional<std::string> {
-      auto q = impl_->Stmt("SELECT value FROM meta WHERE key=?");
+      auto q = c.Stmt("SELECT value FROM meta WHERE key=?");
       q->bind(1, key);
       if (q->executeStep()) return q->getColumn(0).getString();
       return std::nullopt;
     };
     auto set = [&](const char* key, const std::string& value) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
       q->bind(1, key);
       q->bind(2, value);
@@ -193,7 +401,7 @@ Result<bool> DocumentStore::RecordCollectionBinding(const CollectionBindingRecor
     }
     const auto known_id = get(meta::kCollectionId);
     if (known_id && *known_id != r.collection_id) {
-      ForgetVectorStateIn(impl_->db);
+      ForgetVectorStateIn(c.db);
       forgot = true;
     }
     if (!known_id || *known_id != r.collection_id) set(meta::kCollectionId, r.collection_id);
@@ -210,11 +418,10 @@ Result<bool> DocumentStore::RecordCollectionBinding(const CollectionBindingRecor
 }
 
 Result<std::optional<std::string>> DocumentStore::GetMeta(const std::string& key) {
-  std::lock_guard lock(impl_->mu);
   std::optional<std::string> out;
-  Status st = impl_->Run("reading meta", false, [&] {
+  Status st = impl_->Read("reading meta", [&](Conn& c) {
     out.reset();
-    auto q = impl_->Stmt("SELECT value FROM meta WHERE key=?");
+    auto q = c.Stmt("SELECT value FROM meta WHERE key=?");
     q->bind(1, key);
     if (q->executeStep()) out = q->getColumn(0).getString();
   });
@@ -223,9 +430,8 @@ Result<std::optional<std::string>> DocumentStore::GetMeta(const std::string& key
 }
 
 Status DocumentStore::SetMeta(const std::string& key, const std::string& value) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("writing meta", true, [&] {
-    auto q = impl_->Stmt(
+  return impl_->Write("writing meta", [&](Conn& c) {
+    auto q = c.Stmt(
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
         "value=excluded.value");
     q->bind(1, key);
@@ -235,20 +441,18 @@ Status DocumentStore::SetMeta(const std::string& key, const std::string& value) 
 }
 
 Status DocumentStore::DeleteMeta(const std::string& key) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("writing meta", true, [&] {
-    auto q = impl_->Stmt("DELETE FROM meta WHERE key=?");
+  return impl_->Write("writing meta", [&](Conn& c) {
+    auto q = c.Stmt("DELETE FROM meta WHERE key=?");
     q->bind(1, key);
     q->exec();
   });
 }
 
 Status DocumentStore::CheckIntegrity() {
-  std::lock_guard lock(impl_->mu);
   std::string result;
-  Status st = impl_->Run("integrity check", false, [&] {
+  Status st = impl_->Read("integrity check", [&](Conn& c) {
     result.clear();
-    SQLite::Statement q(impl_->db, "PRAGMA integrity_check");
+    SQLite::Statement q(c.db, "PRAGMA integrity_check");
     while (q.executeStep()) {
       if (!result.empty()) result += "; ";
       result += q.getColumn(0).getString();
@@ -256,8 +460,9 @@ Status DocumentStore::CheckIntegrity() {
   });
   if (!st.ok()) return st;
   if (result != "ok") return Status::Corruption("PRAGMA integrity_check: " + result);
-  st = impl_->Run("FTS5 integrity check", false, [&] {
-    impl_->db.exec("INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)");
+  if (impl_->read_only) return Status::Ok();  // the FTS5 check is a command only a writer may run
+  st = impl_->Write("FTS5 integrity check", [&](Conn& c) {
+    c.db.exec("INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)");
   });
   if (!st.ok()) return Status::Corruption("FTS5 index does not match documents: " + st.message());
   return Status::Ok();

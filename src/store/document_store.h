@@ -1,10 +1,15 @@
 // DocumentStore: the SQLite source of truth. Every SQL statement of kbindex lives behind this
 // class (documents + FTS5, sources, skipped files, sync runs, meta).
 //
-// Concurrency: one DocumentStore may be shared by threads (calls are serialised by an internal
-// mutex). Several processes may open the same file: the database runs in WAL mode with a busy
-// timeout, every write is one short BEGIN IMMEDIATE transaction retried while the database is
-// busy, and no transaction is ever held across a call out of this class.
+// Concurrency: one DocumentStore may be shared by threads. Writes go through one connection, one
+// at a time; reads go through a pool of read-only connections (each read one snapshot), so a
+// reader never waits on a writer or on another reader. Several processes may open the same
+// file: the database runs in WAL mode with a busy timeout, every write is one short BEGIN
+// IMMEDIATE transaction retried while the database is busy, and no transaction is ever held
+// across a call out of this class.
+//
+// A database file that cannot be written (permissions, read-only media) is opened read-only:
+// every read works, every write fails with IOError saying so.
 // Errors: every method returns a Status; SQLite exceptions never escape.
 #pragma once
 
@@ -67,17 +72,24 @@ class DocumentStore {
 
   // --- reads ---
   Result<std::optional<Document>> Get(const std::string& id);
-  // Live documents among `ids` (used to drop vector hits that SQLite no longer has).
-  Result<std::vector<Document>> GetLive(std::span<const std::string> ids);
-  // Runs an FTS5 MATCH expression. Syntax errors come back as InvalidArgument with FTS5's
-  // explanation. `source` restricts to one source when non-empty.
+  // Live documents among `ids` (used to drop vector hits that SQLite no longer has); their
+  // bodies only when asked for.
+  Result<std::vector<Document>> GetLive(std::span<const std::string> ids, bool with_body = true);
+  // Runs an FTS5 MATCH expression: the `limit` best matches (bm25, title weighted 5x) with a
+  // snippet each. Its cost is bounded by the query, not by a note's size (see fts_functions.h);
+  // with `budget_ms` > 0 it is stopped after that long (Timeout). Syntax errors come back as
+  // InvalidArgument with FTS5's explanation. `source` restricts to one source when non-empty.
   Result<std::vector<KeywordHit>> KeywordSearch(const std::string& fts_expression, int limit,
                                                 const std::string& source = "",
                                                 const std::string& mark_open = "**",
-                                                const std::string& mark_close = "**");
+                                                const std::string& mark_close = "**", int budget_ms = 0);
+  // A cheap read that fails when the database cannot be read (health).
+  Status Ping();
   Result<StoreStats> Stats(int max_attempts);
   Result<std::vector<SkippedFile>> ListSkipped(const std::string& source = "");
   Result<std::vector<Document>> ListFailed(int limit);
+  // Synced documents the vector store holds only in part (sync_notice set), by id. No bodies.
+  Result<std::vector<Document>> ListPartial(int limit);
   // Every row with what the vector store should or may hold for it.
   Result<std::vector<VectorExpectation>> ListVectorExpectations();
 

@@ -6,10 +6,9 @@
 namespace kb {
 
 Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const DocumentInput> docs) {
-  std::lock_guard lock(impl_->mu);
   std::vector<PutOutcome> out;
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("writing documents", true, [&] {
+  Status st = impl_->Write("writing documents", [&](Conn& c) {
     out.clear();
     out.reserve(docs.size());
     std::vector<TextRow> texts;
@@ -18,7 +17,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
       std::string old_hash;
       bool exists = false, live = false, foreign = false;
       {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "SELECT doc_key, content_hash, deleted_at IS NULL, source <> ? FROM documents WHERE id=?");
         q->bind(1, d.source);
         q->bind(2, d.id);
@@ -34,7 +33,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         out.push_back(PutOutcome::kConflict);
       } else if (!exists) {
         {
-          auto q = impl_->Stmt(
+          auto q = c.Stmt(
               "INSERT INTO documents(id, source, path, title, metadata, content_hash, "
               "file_mtime_ns, file_size, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
           q->bind(1, d.id);
@@ -49,10 +48,10 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
           q->bind(10, now);
           q->exec();
         }
-        texts.push_back(TextRow{impl_->db.getLastInsertRowid(), &d.title, &d.body});
+        texts.push_back(TextRow{c.db.getLastInsertRowid(), &d.title, &d.body});
         out.push_back(PutOutcome::kInserted);
       } else if (live && old_hash == d.content_hash) {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "UPDATE documents SET file_mtime_ns=?, file_size=? WHERE doc_key=? AND "
             "(file_mtime_ns IS NOT ? OR file_size IS NOT ?)");
         BindOpt(*q, 1, d.file_mtime_ns);
@@ -64,7 +63,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         out.push_back(PutOutcome::kUnchanged);
       } else {
         {
-          auto q = impl_->Stmt(
+          auto q = c.Stmt(
               "UPDATE documents SET source=?, path=?, title=?, metadata=?, content_hash=?, "
               "file_mtime_ns=?, file_size=?, updated_at=?, deleted_at=NULL, sync_status='pending', "
               "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL WHERE doc_key=?");
@@ -83,7 +82,7 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
         out.push_back(live ? PutOutcome::kChanged : PutOutcome::kRestored);
       }
     }
-    impl_->WriteTexts(texts);
+    c.WriteTexts(texts);
   });
   if (!st.ok()) return st;
   return out;
@@ -91,10 +90,9 @@ Result<std::vector<PutOutcome>> DocumentStore::PutDocuments(std::span<const Docu
 
 Status DocumentStore::UpdateFileStats(std::span<const FileState> states, const std::string& source) {
   if (states.empty()) return Status::Ok();
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("updating file stats", true, [&] {
+  return impl_->Write("updating file stats", [&](Conn& c) {
     for (const FileState& s : states) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "UPDATE documents SET file_mtime_ns=?, file_size=? WHERE source=? AND path=? AND "
           "content_hash=?");
       q->bind(1, s.mtime_ns);
@@ -108,20 +106,19 @@ Status DocumentStore::UpdateFileStats(std::span<const FileState> states, const s
 }
 
 Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
-  std::lock_guard lock(impl_->mu);
   int removed = 0;
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("tombstoning documents", true, [&] {
+  Status st = impl_->Write("tombstoning documents", [&](Conn& c) {
     removed = 0;
     for (const std::string& id : ids) {
       // Never sent to the vector store: nothing to delete there, drop the row now.
-      auto del = impl_->Stmt(
+      auto del = c.Stmt(
           "DELETE FROM documents WHERE id=? AND deleted_at IS NULL AND chunks_hwm=0 AND "
           "synced_chunks=0");
       del->bind(1, id);
       int n = del->exec();
       if (n == 0) {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "UPDATE documents SET deleted_at=?, updated_at=?, sync_status='pending', "
             "sync_attempts=0, last_sync_attempt=NULL, sync_error=NULL "
             "WHERE id=? AND deleted_at IS NULL");
@@ -131,7 +128,7 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
         n = q->exec();
         if (n > 0) {
           // Out of keyword search at once (the FTS trigger follows the text row).
-          auto t = impl_->Stmt("DELETE FROM document_text WHERE doc_key=(SELECT doc_key FROM documents WHERE id=?)");
+          auto t = c.Stmt("DELETE FROM document_text WHERE doc_key=(SELECT doc_key FROM documents WHERE id=?)");
           t->bind(1, id);
           t->exec();
         }
@@ -144,11 +141,10 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
 }
 
 Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   std::vector<FileState> out;
-  Status st = impl_->Run("loading file states", false, [&] {
+  Status st = impl_->Read("loading file states", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT path, content_hash, coalesce(file_mtime_ns,-1), coalesce(file_size,-1), "
         "deleted_at IS NULL FROM documents WHERE source=? AND path IS NOT NULL");
     q->bind(1, source);
@@ -163,15 +159,14 @@ Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& 
 }
 
 Status DocumentStore::ReplaceSkipped(const std::string& source, std::span<const SkippedFile> files) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("recording skipped files", true, [&] {
+  return impl_->Write("recording skipped files", [&](Conn& c) {
     {
-      auto q = impl_->Stmt("DELETE FROM skipped WHERE source=?");
+      auto q = c.Stmt("DELETE FROM skipped WHERE source=?");
       q->bind(1, source);
       q->exec();
     }
     for (const SkippedFile& f : files) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
           "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
       q->bind(1, source);

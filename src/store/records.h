@@ -47,6 +47,7 @@ struct Document {
   std::optional<std::string> synced_hash;
   int synced_chunks = 0;
   int chunks_hwm = 0;
+  std::optional<std::string> sync_notice;  // e.g. only part of it is in the semantic index
 
   bool live() const { return !deleted_at.has_value(); }
 };
@@ -117,6 +118,7 @@ struct StoreStats {
   int64_t pending = 0;
   int64_t failed = 0;
   int64_t exhausted = 0;  // failed with attempts >= max_attempts: not retried automatically
+  int64_t partial = 0;    // synced, but only in part (a notice says why)
   int64_t skipped = 0;
   std::optional<int64_t> oldest_pending_at;  // updated_at of the oldest unsynced row
   std::optional<SyncRun> last_sync_run;
@@ -155,6 +157,7 @@ struct SyncOutcome {
   int chunks = 0;           // kSynced: chunks now in the vector store
   std::optional<int64_t> deleted_at;  // kPurged: the tombstone that was deleted remotely
   std::string error;        // kFailed
+  std::string notice;       // kSynced: what the vector store does not hold of it ("" when all)
 };
 
 // Result of applying outcomes: how many actually changed state.

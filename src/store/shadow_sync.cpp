@@ -6,16 +6,14 @@
 namespace kb {
 
 Status DocumentStore::ClearShadow() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("clearing shadow state", true, [&] { impl_->db.exec("DELETE FROM shadow_sync"); });
+  return impl_->Write("clearing shadow state", [&](Conn& c) { c.db.exec("DELETE FROM shadow_sync"); });
 }
 
 Result<std::vector<Document>> DocumentStore::ShadowBehind(int64_t after_key, int limit) {
-  std::lock_guard lock(impl_->mu);
   std::vector<Document> out;
-  Status st = impl_->Run("reading documents", false, [&] {
+  Status st = impl_->Read("reading documents", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
+    auto q = c.Stmt(std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
                          " WHERE d.doc_key > ? AND d.deleted_at IS NULL AND NOT EXISTS ("
                          "SELECT 1 FROM shadow_sync s WHERE s.doc_key = d.doc_key AND s.content_hash = "
                          "d.content_hash) ORDER BY d.doc_key LIMIT ?");
@@ -29,10 +27,9 @@ Result<std::vector<Document>> DocumentStore::ShadowBehind(int64_t after_key, int
 
 Status DocumentStore::RecordShadow(std::span<const SendClaim> sent) {
   if (sent.empty()) return Status::Ok();
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("recording shadow state", true, [&] {
+  return impl_->Write("recording shadow state", [&](Conn& c) {
     for (const SendClaim& s : sent) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT INTO shadow_sync(doc_key, content_hash, chunks) VALUES (?,?,?) ON CONFLICT(doc_key) "
           "DO UPDATE SET content_hash=excluded.content_hash, chunks=excluded.chunks");
       q->bind(1, s.key);
@@ -44,11 +41,10 @@ Status DocumentStore::RecordShadow(std::span<const SendClaim> sent) {
 }
 
 Result<std::vector<std::pair<std::string, int>>> DocumentStore::ShadowExpectations() {
-  std::lock_guard lock(impl_->mu);
   std::vector<std::pair<std::string, int>> out;
-  Status st = impl_->Run("reading shadow state", false, [&] {
+  Status st = impl_->Read("reading shadow state", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "SELECT d.id, coalesce(s.chunks, 0) FROM documents d LEFT JOIN shadow_sync s ON "
         "s.doc_key = d.doc_key");
     while (q->executeStep()) out.emplace_back(q->getColumn(0).getString(), q->getColumn(1).getInt());
@@ -58,10 +54,9 @@ Result<std::vector<std::pair<std::string, int>>> DocumentStore::ShadowExpectatio
 }
 
 Status DocumentStore::SwitchToShadow(const std::vector<std::pair<std::string, std::string>>& meta) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("switching collections", true, [&] {
+  return impl_->Write("switching collections", [&](Conn& c) {
     // Rows the new collection has in their current version are synced there; others pending.
-    impl_->db.exec(
+    c.db.exec(
         "UPDATE documents SET "
         "synced_hash = (SELECT s.content_hash FROM shadow_sync s WHERE s.doc_key = documents.doc_key), "
         "synced_chunks = coalesce((SELECT s.chunks FROM shadow_sync s WHERE s.doc_key = documents.doc_key), 0), "
@@ -70,15 +65,15 @@ Status DocumentStore::SwitchToShadow(const std::vector<std::pair<std::string, st
         "sync_status = CASE WHEN deleted_at IS NULL AND content_hash = (SELECT s.content_hash FROM "
         "shadow_sync s WHERE s.doc_key = documents.doc_key) THEN 'synced' ELSE 'pending' END");
     // Tombstones the new collection never had need no remote delete.
-    impl_->db.exec("DELETE FROM documents WHERE deleted_at IS NOT NULL AND chunks_hwm = 0");
+    c.db.exec("DELETE FROM documents WHERE deleted_at IS NOT NULL AND chunks_hwm = 0");
     for (const auto& [k, v] : meta) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
       q->bind(1, k);
       q->bind(2, v);
       q->exec();
     }
-    impl_->db.exec("DELETE FROM shadow_sync");
+    c.db.exec("DELETE FROM shadow_sync");
   });
 }
 

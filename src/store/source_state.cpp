@@ -59,13 +59,12 @@ SourceProgress ReadProgress(SQLite::Statement& q) {
 }  // namespace
 
 Status DocumentStore::EnsureDatabaseSource(const std::string& name, const std::string& kind) {
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
   std::string other;
-  Status st = impl_->Run("registering database source", true, [&] {
+  Status st = impl_->Write("registering database source", [&](Conn& c) {
     other.clear();
     {
-      auto q = impl_->Stmt("SELECT kind FROM sources WHERE name=?");
+      auto q = c.Stmt("SELECT kind FROM sources WHERE name=?");
       q->bind(1, name);
       if (q->executeStep()) {
         const std::string k = q->getColumn(0).getString();
@@ -75,7 +74,7 @@ Status DocumentStore::EnsureDatabaseSource(const std::string& name, const std::s
         }
       }
     }
-    auto q = impl_->Stmt(
+    auto q = c.Stmt(
         "INSERT INTO sources(name, kind, root, created_at) VALUES (?, ?, NULL, ?) "
         "ON CONFLICT(name) DO UPDATE SET kind=excluded.kind");
     q->bind(1, name);
@@ -93,11 +92,10 @@ Status DocumentStore::EnsureDatabaseSource(const std::string& name, const std::s
 }
 
 Result<std::vector<IdState>> DocumentStore::LoadIdStates(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   std::vector<IdState> out;
-  Status st = impl_->Run("loading document states", false, [&] {
+  Status st = impl_->Read("loading document states", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt("SELECT id, content_hash, deleted_at IS NULL FROM documents WHERE source=?");
+    auto q = c.Stmt("SELECT id, content_hash, deleted_at IS NULL FROM documents WHERE source=?");
     q->bind(1, source);
     while (q->executeStep()) {
       out.push_back(IdState{q->getColumn(0).getString(), q->getColumn(1).getString(), q->getColumn(2).getInt() != 0});
@@ -110,16 +108,15 @@ Result<std::vector<IdState>> DocumentStore::LoadIdStates(const std::string& sour
 Status DocumentStore::UpdateSkipped(const std::string& source, std::span<const SkippedFile> add,
                                     std::span<const std::string> cleared) {
   if (add.empty() && cleared.empty()) return Status::Ok();
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("recording skipped rows", true, [&] {
+  return impl_->Write("recording skipped rows", [&](Conn& c) {
     for (const std::string& path : cleared) {
-      auto q = impl_->Stmt("DELETE FROM skipped WHERE source=? AND path=?");
+      auto q = c.Stmt("DELETE FROM skipped WHERE source=? AND path=?");
       q->bind(1, source);
       q->bind(2, path);
       q->exec();
     }
     for (const SkippedFile& f : add) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, file_mtime_ns, seen_at) "
           "VALUES (?,?,?,?,?,?,?)");
       q->bind(1, source);
@@ -135,12 +132,11 @@ Status DocumentStore::UpdateSkipped(const std::string& source, std::span<const S
 }
 
 Result<SourceProgress> DocumentStore::GetSourceProgress(const std::string& source) {
-  std::lock_guard lock(impl_->mu);
   SourceProgress out;
-  Status st = impl_->Run("reading source progress", false, [&] {
+  Status st = impl_->Read("reading source progress", [&](Conn& c) {
     out = SourceProgress{};
     out.source = source;
-    auto q = impl_->Stmt(std::string("SELECT ") + kProgressColumns + " FROM source_progress WHERE source=?");
+    auto q = c.Stmt(std::string("SELECT ") + kProgressColumns + " FROM source_progress WHERE source=?");
     q->bind(1, source);
     if (q->executeStep()) out = ReadProgress(*q);
   });
@@ -149,11 +145,10 @@ Result<SourceProgress> DocumentStore::GetSourceProgress(const std::string& sourc
 }
 
 Result<std::vector<SourceProgress>> DocumentStore::ListSourceProgress() {
-  std::lock_guard lock(impl_->mu);
   std::vector<SourceProgress> out;
-  Status st = impl_->Run("reading source progress", false, [&] {
+  Status st = impl_->Read("reading source progress", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kProgressColumns + " FROM source_progress ORDER BY source");
+    auto q = c.Stmt(std::string("SELECT ") + kProgressColumns + " FROM source_progress ORDER BY source");
     while (q->executeStep()) out.push_back(ReadProgress(*q));
   });
   if (!st.ok()) return st;
@@ -161,27 +156,26 @@ Result<std::vector<SourceProgress>> DocumentStore::ListSourceProgress() {
 }
 
 Status DocumentStore::SaveSourceProgress(const std::string& source, const SourceProgressUpdate& u) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("recording source progress", true, [&] {
+  return impl_->Write("recording source progress", [&](Conn& c) {
     {
-      auto q = impl_->Stmt("INSERT INTO source_progress(source) VALUES (?) ON CONFLICT(source) DO NOTHING");
+      auto q = c.Stmt("INSERT INTO source_progress(source) VALUES (?) ON CONFLICT(source) DO NOTHING");
       q->bind(1, source);
       q->exec();
     }
     if (u.watermark_ms) {
-      auto q = impl_->Stmt("UPDATE source_progress SET watermark_ms=? WHERE source=?");
+      auto q = c.Stmt("UPDATE source_progress SET watermark_ms=? WHERE source=?");
       q->bind(1, *u.watermark_ms);
       q->bind(2, source);
       q->exec();
     }
     if (u.event_cursor) {
-      auto q = impl_->Stmt("UPDATE source_progress SET event_cursor=? WHERE source=?");
+      auto q = c.Stmt("UPDATE source_progress SET event_cursor=? WHERE source=?");
       q->bind(1, *u.event_cursor);
       q->bind(2, source);
       q->exec();
     }
     if (u.event_gaps) {
-      auto q = impl_->Stmt("UPDATE source_progress SET event_gaps=? WHERE source=?");
+      auto q = c.Stmt("UPDATE source_progress SET event_gaps=? WHERE source=?");
       q->bind(1, GapsToJson(*u.event_gaps));
       q->bind(2, source);
       q->exec();
@@ -190,16 +184,15 @@ Status DocumentStore::SaveSourceProgress(const std::string& source, const Source
 }
 
 Status DocumentStore::RecordSourceRun(const std::string& source, const SourceRunRecord& run) {
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
-  return impl_->Run("recording source run", true, [&] {
+  return impl_->Write("recording source run", [&](Conn& c) {
     {
-      auto q = impl_->Stmt("INSERT INTO source_progress(source) VALUES (?) ON CONFLICT(source) DO NOTHING");
+      auto q = c.Stmt("INSERT INTO source_progress(source) VALUES (?) ON CONFLICT(source) DO NOTHING");
       q->bind(1, source);
       q->exec();
     }
     if (run.ok) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "UPDATE source_progress SET last_run_at=?, last_mode=?, last_ok_at=?, last_error=NULL, error_since=NULL, "
           "last_full_at=CASE WHEN ? THEN ? ELSE last_full_at END WHERE source=?");
       q->bind(1, now);
@@ -210,7 +203,7 @@ Status DocumentStore::RecordSourceRun(const std::string& source, const SourceRun
       q->bind(6, source);
       q->exec();
     } else {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "UPDATE source_progress SET last_run_at=?, last_mode=?, last_error=?, "
           "error_since=coalesce(error_since, ?) WHERE source=?");
       q->bind(1, now);
@@ -225,20 +218,19 @@ Status DocumentStore::RecordSourceRun(const std::string& source, const SourceRun
 
 Result<bool> DocumentStore::AcquireSourceLease(const std::string& source, const std::string& token,
                                                int64_t until_ms) {
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
   bool got = false;
-  Status st = impl_->Run("taking the source lease", true, [&] {
+  Status st = impl_->Write("taking the source lease", [&](Conn& c) {
     got = false;
     {
-      auto q = impl_->Stmt("INSERT INTO source_progress(source) VALUES (?) ON CONFLICT(source) DO NOTHING");
+      auto q = c.Stmt("INSERT INTO source_progress(source) VALUES (?) ON CONFLICT(source) DO NOTHING");
       q->bind(1, source);
       q->exec();
     }
     std::optional<int64_t> pid, until;
     std::optional<std::string> holder;
     {
-      auto q = impl_->Stmt("SELECT lease_pid, lease_token, lease_until FROM source_progress WHERE source=?");
+      auto q = c.Stmt("SELECT lease_pid, lease_token, lease_until FROM source_progress WHERE source=?");
       q->bind(1, source);
       if (q->executeStep()) {
         pid = OptInt(q->getColumn(0));
@@ -248,7 +240,7 @@ Result<bool> DocumentStore::AcquireSourceLease(const std::string& source, const 
     }
     const bool free = !holder || *holder == token || !until || *until < now || !pid || ProcessGone(*pid);
     if (!free) return;
-    auto q = impl_->Stmt("UPDATE source_progress SET lease_pid=?, lease_token=?, lease_until=? WHERE source=?");
+    auto q = c.Stmt("UPDATE source_progress SET lease_pid=?, lease_token=?, lease_until=? WHERE source=?");
     q->bind(1, static_cast<int64_t>(::getpid()));
     q->bind(2, token);
     q->bind(3, until_ms);
@@ -261,9 +253,8 @@ Result<bool> DocumentStore::AcquireSourceLease(const std::string& source, const 
 }
 
 Status DocumentStore::ReleaseSourceLease(const std::string& source, const std::string& token) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->Run("releasing the source lease", true, [&] {
-    auto q = impl_->Stmt(
+  return impl_->Write("releasing the source lease", [&](Conn& c) {
+    auto q = c.Stmt(
         "UPDATE source_progress SET lease_pid=NULL, lease_token=NULL, lease_until=NULL WHERE source=? AND lease_token=?");
     q->bind(1, source);
     q->bind(2, token);
@@ -272,13 +263,12 @@ Status DocumentStore::ReleaseSourceLease(const std::string& source, const std::s
 }
 
 Result<std::vector<SourceCounts>> DocumentStore::CountBySource() {
-  std::lock_guard lock(impl_->mu);
   std::vector<SourceCounts> out;
-  Status st = impl_->Run("counting documents per source", false, [&] {
+  Status st = impl_->Read("counting documents per source", [&](Conn& conn) {
     out.clear();
     std::map<std::string, SourceCounts> by;
     {
-      auto q = impl_->Stmt("SELECT name, kind, root FROM sources ORDER BY name");
+      auto q = conn.Stmt("SELECT name, kind, root FROM sources ORDER BY name");
       while (q->executeStep()) {
         SourceCounts c;
         c.source = q->getColumn(0).getString();
@@ -288,7 +278,7 @@ Result<std::vector<SourceCounts>> DocumentStore::CountBySource() {
       }
     }
     {
-      auto q = impl_->Stmt(
+      auto q = conn.Stmt(
           "SELECT source, sum(deleted_at IS NULL), sum(deleted_at IS NOT NULL), sum(sync_status='synced'), "
           "sum(sync_status='pending'), sum(sync_status='failed') FROM documents GROUP BY source");
       while (q->executeStep()) {
@@ -302,7 +292,7 @@ Result<std::vector<SourceCounts>> DocumentStore::CountBySource() {
       }
     }
     {
-      auto q = impl_->Stmt("SELECT source, count(*) FROM skipped GROUP BY source");
+      auto q = conn.Stmt("SELECT source, count(*) FROM skipped GROUP BY source");
       while (q->executeStep()) {
         SourceCounts& c = by[q->getColumn(0).getString()];
         c.source = q->getColumn(0).getString();

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -69,9 +70,17 @@ inline void BindOpt(SQLite::Statement& st, int index, const std::optional<T>& v)
 inline constexpr const char* kDocumentColumns =
     "d.doc_key, d.id, d.source, d.path, d.title, coalesce(t.body, ''), d.metadata, d.content_hash, "
     "d.file_mtime_ns, d.file_size, d.created_at, d.updated_at, d.deleted_at, d.sync_status, "
-    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm";
+    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm, "
+    "d.sync_notice";
 inline constexpr const char* kDocumentFrom =
     " FROM documents d LEFT JOIN document_text t ON t.doc_key = d.doc_key";
+// The same columns without the note's text (an empty body), for reads that do not need it.
+inline constexpr const char* kDocumentColumnsNoBody =
+    "d.doc_key, d.id, d.source, d.path, d.title, '', d.metadata, d.content_hash, "
+    "d.file_mtime_ns, d.file_size, d.created_at, d.updated_at, d.deleted_at, d.sync_status, "
+    "d.sync_attempts, d.last_sync_attempt, d.sync_error, d.synced_hash, d.synced_chunks, d.chunks_hwm, "
+    "d.sync_notice";
+inline constexpr const char* kDocumentFromNoBody = " FROM documents d";
 
 inline Document ReadDocument(SQLite::Statement& st) {
   Document d;
@@ -95,6 +104,7 @@ inline Document ReadDocument(SQLite::Statement& st) {
   d.synced_hash = OptText(st.getColumn(17));
   d.synced_chunks = st.getColumn(18).getInt();
   d.chunks_hwm = st.getColumn(19).getInt();
+  d.sync_notice = OptText(st.getColumn(20));
   return d;
 }
 
@@ -130,68 +140,33 @@ struct TextRow {
   const std::string* body;
 };
 
-struct DocumentStore::Impl {
-  Impl(const std::string& path, int busy_timeout)
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-           busy_timeout),
-        busy_timeout_ms(busy_timeout) {}
-
-  // A cached prepared statement that is reset (bindings cleared) when the use ends, so that
-  // no statement keeps a read snapshot open between calls.
-  class Use {
-   public:
-    explicit Use(SQLite::Statement& st) : st_(st) {}
-    ~Use() {
-      try {
-        st_.reset();
-      } catch (...) {
-      }
-      st_.clearBindings();
+// A statement from a connection's cache, reset (bindings cleared) when the use ends, so that no
+// statement keeps a read snapshot open between calls.
+class StmtUse {
+ public:
+  explicit StmtUse(SQLite::Statement& st) : st_(st) {}
+  ~StmtUse() {
+    try {
+      st_.reset();
+    } catch (...) {
     }
-    SQLite::Statement* operator->() { return &st_; }
-    SQLite::Statement& operator*() { return st_; }
-
-   private:
-    SQLite::Statement& st_;
-  };
-
-  Use Stmt(const std::string& sql) {
-    auto it = stmts.find(sql);
-    if (it == stmts.end()) {
-      it = stmts.emplace(sql, std::make_unique<SQLite::Statement>(db, sql)).first;
-    }
-    return Use(*it->second);
+    st_.clearBindings();
   }
+  SQLite::Statement* operator->() { return &st_; }
+  SQLite::Statement& operator*() { return st_; }
 
-  // Runs `fn` (inside one BEGIN IMMEDIATE transaction when `write`), retrying while the
-  // database is busy for up to three busy timeouts. `fn` must be safe to run again.
-  Status Run(const char* what, bool write, const std::function<void()>& fn) {
-    using clock = std::chrono::steady_clock;
-    const auto deadline =
-        clock::now() + std::chrono::milliseconds(std::max(3 * busy_timeout_ms, 1000));
-    int attempt = 0;
-    for (;;) {
-      try {
-        if (write) {
-          SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-          fn();
-          tx.commit();
-        } else {
-          fn();
-        }
-        return Status::Ok();
-      } catch (const SQLite::Exception& e) {
-        const int code = e.getErrorCode() & 0xff;
-        if ((code == SQLITE_BUSY || code == SQLITE_LOCKED) && clock::now() < deadline) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << attempt, 100)));
-          ++attempt;
-          continue;
-        }
-        return MapSqliteError(e, what);
-      } catch (const std::exception& e) {
-        return Status::Internal(std::string(what) + ": " + e.what());
-      }
-    }
+ private:
+  SQLite::Statement& st_;
+};
+
+// One SQLite connection and its prepared statements. Used by one thread at a time.
+struct Conn {
+  Conn(const std::string& path, int flags, int busy_timeout) : db(path, flags, busy_timeout) {}
+
+  StmtUse Stmt(const std::string& sql) {
+    auto it = stmts.find(sql);
+    if (it == stmts.end()) it = stmts.emplace(sql, std::make_unique<SQLite::Statement>(db, sql)).first;
+    return StmtUse(*it->second);
   }
 
   // Writes note texts (inserting or replacing) many rows per statement: FTS5 flushes its
@@ -209,7 +184,7 @@ struct DocumentStore::Impl {
       const size_t n = std::min(kRows, rows.size() - start);
       std::optional<SQLite::Statement> partial;
       SQLite::Statement* st;
-      std::optional<Use> use;
+      std::optional<StmtUse> use;
       if (n == kRows) {
         use.emplace(Stmt(kFull));
         st = &**use;
@@ -230,7 +205,46 @@ struct DocumentStore::Impl {
   std::mutex mu;
   SQLite::Database db;  // declared before stmts: statements are destroyed first
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> stmts;
-  int busy_timeout_ms;
 };
+
+// One writer connection, and a pool of read-only connections so that readers never wait on the
+// writer or on each other (WAL lets them read while a write is in progress). An in-memory
+// database has no second connection: everything goes through the writer.
+struct DocumentStore::Impl {
+  Impl(std::string display_path_in, std::string path_in, int busy_timeout, std::unique_ptr<Conn> writer_in,
+       bool read_only_in)
+      : display_path(std::move(display_path_in)),
+        path(std::move(path_in)),
+        busy_timeout_ms(busy_timeout),
+        read_only(read_only_in),
+        writer(std::move(writer_in)) {}
+
+  // Runs `fn` on the writer inside one BEGIN IMMEDIATE transaction, retrying while the database
+  // is busy for up to three busy timeouts. `fn` must be safe to run again.
+  Status Write(const char* what, const std::function<void(Conn&)>& fn);
+  // Runs `fn` on a reader (one consistent snapshot). With `budget_ms` > 0, SQLite is
+  // interrupted when the read takes longer: Timeout.
+  Status Read(const char* what, const std::function<void(Conn&)>& fn, int budget_ms = 0);
+
+  Conn* AcquireReader();
+  void ReleaseReader(Conn* c);
+  void InterruptReaders();
+
+  const std::string display_path;  // as the caller named it
+  const std::string path;          // what connections open (a URI for an immutable file)
+  const int busy_timeout_ms;
+  const bool read_only;
+  std::unique_ptr<Conn> writer;
+  size_t max_readers = 8;
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::vector<std::unique_ptr<Conn>> readers;
+  std::vector<Conn*> free_readers;
+  bool readers_unavailable = false;  // in-memory, or a reader could not be opened
+};
+
+// Opens one connection as kbindex uses it: functions registered, and (when it may write) the
+// pragmas. Throws SQLite::Exception.
+std::unique_ptr<Conn> OpenConnection(const std::string& path, bool writable, int busy_timeout_ms);
 
 }  // namespace kb

@@ -12,7 +12,6 @@
 namespace kb {
 
 Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
-  std::lock_guard lock(impl_->mu);
   std::vector<Document> out;
   const int64_t now = clock_->NowMs();
   std::string sql = std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
@@ -32,9 +31,9 @@ Result<std::vector<Document>> DocumentStore::DueForSync(const DueQuery& dq) {
   if (dq.attempted_before) sql += " AND (d.last_sync_attempt IS NULL OR d.last_sync_attempt < ?)";
   sql += " AND (d.sync_lease_pid IS NULL OR d.sync_lease_until < ?)";
   sql += " ORDER BY coalesce(d.last_sync_attempt, d.updated_at), d.doc_key LIMIT ?";
-  Status st = impl_->Run("selecting documents to sync", false, [&] {
+  Status st = impl_->Read("selecting documents to sync", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(sql);
+    auto q = c.Stmt(sql);
     int i = 1;
     q->bind(i++, dq.max_attempts);
     if (dq.include_failed && dq.respect_backoff) {
@@ -55,35 +54,34 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
                                                       int64_t lease_until_ms) {
   std::vector<bool> out;
   if (claims.empty()) return out;
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
   const int64_t pid = ::getpid();
-  Status st = impl_->Run("recording documents in flight", true, [&] {
+  Status st = impl_->Write("recording documents in flight", [&](Conn& c) {
     out.assign(claims.size(), false);
     for (size_t i = 0; i < claims.size(); ++i) {
-      const SendClaim& c = claims[i];
-      if (c.deleted_at) {
-        auto q = impl_->Stmt(
+      const SendClaim& claim = claims[i];
+      if (claim.deleted_at) {
+        auto q = c.Stmt(
             "UPDATE documents SET last_sync_attempt=?, sync_lease_pid=?, sync_lease_until=? "
             "WHERE doc_key=? AND deleted_at=? AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
         q->bind(1, now);
         q->bind(2, pid);
         q->bind(3, lease_until_ms);
-        q->bind(4, c.key);
-        q->bind(5, *c.deleted_at);
+        q->bind(4, claim.key);
+        q->bind(5, *claim.deleted_at);
         q->bind(6, now);
         out[i] = q->exec() > 0;
       } else {
-        auto q = impl_->Stmt(
+        auto q = c.Stmt(
             "UPDATE documents SET chunks_hwm=max(chunks_hwm, ?), last_sync_attempt=?, "
             "sync_lease_pid=?, sync_lease_until=? WHERE doc_key=? AND content_hash=? AND "
             "deleted_at IS NULL AND (sync_lease_pid IS NULL OR sync_lease_until < ?)");
-        q->bind(1, c.chunks);
+        q->bind(1, claim.chunks);
         q->bind(2, now);
         q->bind(3, pid);
         q->bind(4, lease_until_ms);
-        q->bind(5, c.key);
-        q->bind(6, c.content_hash);
+        q->bind(5, claim.key);
+        q->bind(6, claim.content_hash);
         q->bind(7, now);
         out[i] = q->exec() > 0;
       }
@@ -94,11 +92,10 @@ Result<std::vector<bool>> DocumentStore::ClaimForSend(std::span<const SendClaim>
 }
 
 Result<int> DocumentStore::ReleaseDeadLeases() {
-  std::lock_guard lock(impl_->mu);
   std::vector<int64_t> pids;
-  Status st = impl_->Run("reading leases", false, [&] {
+  Status st = impl_->Read("reading leases", [&](Conn& c) {
     pids.clear();
-    auto q = impl_->Stmt("SELECT DISTINCT sync_lease_pid FROM documents WHERE sync_lease_pid IS NOT NULL");
+    auto q = c.Stmt("SELECT DISTINCT sync_lease_pid FROM documents WHERE sync_lease_pid IS NOT NULL");
     while (q->executeStep()) pids.push_back(q->getColumn(0).getInt64());
   });
   if (!st.ok()) return st;
@@ -108,10 +105,10 @@ Result<int> DocumentStore::ReleaseDeadLeases() {
   }
   int n = 0;
   if (dead.empty()) return n;
-  st = impl_->Run("releasing leases of dead processes", true, [&] {
+  st = impl_->Write("releasing leases of dead processes", [&](Conn& c) {
     n = 0;
     for (int64_t pid : dead) {
-      auto q = impl_->Stmt("UPDATE documents SET sync_lease_pid=NULL, sync_lease_until=NULL WHERE sync_lease_pid=?");
+      auto q = c.Stmt("UPDATE documents SET sync_lease_pid=NULL, sync_lease_until=NULL WHERE sync_lease_pid=?");
       q->bind(1, pid);
       n += q->exec();
     }
@@ -122,21 +119,20 @@ Result<int> DocumentStore::ReleaseDeadLeases() {
 
 Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOutcome> outcomes,
                                                         std::optional<int64_t> generation) {
-  std::lock_guard lock(impl_->mu);
   SyncApplyResult r;
   const int64_t now = clock_->NowMs();
   const int64_t pid = ::getpid();
-  Status st = impl_->Run("recording sync results", true, [&] {
+  Status st = impl_->Write("recording sync results", [&](Conn& c) {
     r = SyncApplyResult{};
     for (const SyncOutcome& o : outcomes) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "UPDATE documents SET sync_lease_pid=NULL, sync_lease_until=NULL WHERE doc_key=? AND sync_lease_pid=?");
       q->bind(1, o.key);
       q->bind(2, pid);
       q->exec();
     }
     if (generation) {
-      auto g = impl_->Stmt("SELECT value FROM meta WHERE key=?");
+      auto g = c.Stmt("SELECT value FROM meta WHERE key=?");
       g->bind(1, meta::kCollectionGeneration);
       const int64_t current = g->executeStep() ? std::stoll(g->getColumn(0).getString()) : 0;
       if (current != *generation) {
@@ -148,21 +144,26 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
       int n = 0;
       switch (o.kind) {
         case SyncOutcome::Kind::kSynced: {
-          auto q = impl_->Stmt(
+          auto q = c.Stmt(
               "UPDATE documents SET sync_status='synced', synced_hash=content_hash, "
               "synced_chunks=?, chunks_hwm=?, sync_attempts=0, sync_error=NULL, "
-              "last_sync_attempt=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
+              "last_sync_attempt=?, sync_notice=? WHERE doc_key=? AND content_hash=? AND deleted_at IS NULL");
           q->bind(1, o.chunks);
           q->bind(2, o.chunks);
           q->bind(3, now);
-          q->bind(4, o.key);
-          q->bind(5, o.sent_hash);
+          if (o.notice.empty()) {
+            q->bind(4);
+          } else {
+            q->bind(4, o.notice);
+          }
+          q->bind(5, o.key);
+          q->bind(6, o.sent_hash);
           n = q->exec();
           r.synced += n;
           break;
         }
         case SyncOutcome::Kind::kFailed: {
-          auto q = impl_->Stmt(
+          auto q = c.Stmt(
               "UPDATE documents SET sync_status='failed', sync_attempts=sync_attempts+1, "
               "last_sync_attempt=?, sync_error=? WHERE doc_key=? AND content_hash=? AND "
               "(deleted_at IS NULL) = ?");
@@ -176,7 +177,7 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
           break;
         }
         case SyncOutcome::Kind::kPurged: {
-          auto q = impl_->Stmt("DELETE FROM documents WHERE doc_key=? AND deleted_at=?");
+          auto q = c.Stmt("DELETE FROM documents WHERE doc_key=? AND deleted_at=?");
           q->bind(1, o.key);
           q->bind(2, o.deleted_at.value_or(-1));
           n = q->exec();
@@ -192,25 +193,23 @@ Result<SyncApplyResult> DocumentStore::ApplySyncOutcomes(std::span<const SyncOut
 }
 
 Result<int64_t> DocumentStore::BeginSyncRun(const std::string& kind) {
-  std::lock_guard lock(impl_->mu);
   int64_t id = 0;
   const int64_t now = clock_->NowMs();
-  Status st = impl_->Run("starting sync run", true, [&] {
-    auto q = impl_->Stmt("INSERT INTO sync_runs(kind, started_at) VALUES (?, ?)");
+  Status st = impl_->Write("starting sync run", [&](Conn& c) {
+    auto q = c.Stmt("INSERT INTO sync_runs(kind, started_at) VALUES (?, ?)");
     q->bind(1, kind);
     q->bind(2, now);
     q->exec();
-    id = impl_->db.getLastInsertRowid();
+    id = c.db.getLastInsertRowid();
   });
   if (!st.ok()) return st;
   return id;
 }
 
 Status DocumentStore::FinishSyncRun(const SyncRun& run) {
-  std::lock_guard lock(impl_->mu);
   const int64_t now = clock_->NowMs();
-  return impl_->Run("finishing sync run", true, [&] {
-    auto q = impl_->Stmt(
+  return impl_->Write("finishing sync run", [&](Conn& c) {
+    auto q = c.Stmt(
         "UPDATE sync_runs SET finished_at=?, attempted=?, synced=?, failed=?, deleted=?, "
         "batches=?, error=? WHERE id=?");
     q->bind(1, run.finished_at.value_or(now));
@@ -232,11 +231,10 @@ Result<std::optional<SyncRun>> DocumentStore::LastSyncRun() {
 }
 
 Result<std::vector<SyncRun>> DocumentStore::RecentSyncRuns(int limit) {
-  std::lock_guard lock(impl_->mu);
   std::vector<SyncRun> out;
-  Status st = impl_->Run("reading sync runs", false, [&] {
+  Status st = impl_->Read("reading sync runs", [&](Conn& c) {
     out.clear();
-    auto q = impl_->Stmt(std::string("SELECT ") + kSyncRunColumns +
+    auto q = c.Stmt(std::string("SELECT ") + kSyncRunColumns +
                          " FROM sync_runs ORDER BY id DESC LIMIT ?");
     q->bind(1, limit);
     while (q->executeStep()) out.push_back(ReadSyncRun(*q));
@@ -247,10 +245,9 @@ Result<std::vector<SyncRun>> DocumentStore::RecentSyncRuns(int limit) {
 
 Result<int> DocumentStore::ResetFailed(const std::string& id, bool only_exhausted,
                                        int max_attempts) {
-  std::lock_guard lock(impl_->mu);
   int n = 0;
-  Status st = impl_->Run("resetting failed documents", true, [&] {
-    auto q = impl_->Stmt(
+  Status st = impl_->Write("resetting failed documents", [&](Conn& c) {
+    auto q = c.Stmt(
         "UPDATE documents SET sync_status='pending', sync_attempts=0, last_sync_attempt=NULL "
         "WHERE sync_status='failed' AND (?='' OR id=?) AND (?=0 OR sync_attempts >= ?)");
     q->bind(1, id);
@@ -264,10 +261,9 @@ Result<int> DocumentStore::ResetFailed(const std::string& id, bool only_exhauste
 }
 
 Result<int> DocumentStore::MarkAllPending() {
-  std::lock_guard lock(impl_->mu);
   int n = 0;
-  Status st = impl_->Run("marking documents pending", true, [&] {
-    n = impl_->db.exec(
+  Status st = impl_->Write("marking documents pending", [&](Conn& c) {
+    n = c.db.exec(
         "UPDATE documents SET sync_status='pending', sync_attempts=0, last_sync_attempt=NULL, "
         "sync_error=NULL WHERE deleted_at IS NULL");
   });
@@ -276,12 +272,11 @@ Result<int> DocumentStore::MarkAllPending() {
 }
 
 Result<int> DocumentStore::MarkPending(std::span<const std::string> ids) {
-  std::lock_guard lock(impl_->mu);
   int n = 0;
-  Status st = impl_->Run("marking documents pending", true, [&] {
+  Status st = impl_->Write("marking documents pending", [&](Conn& c) {
     n = 0;
     for (const std::string& id : ids) {
-      auto q = impl_->Stmt(
+      auto q = c.Stmt(
           "UPDATE documents SET sync_status='pending', sync_attempts=0, last_sync_attempt=NULL, "
           "sync_error=NULL WHERE id=?");
       q->bind(1, id);

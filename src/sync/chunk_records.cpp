@@ -1,10 +1,13 @@
 #include "sync/chunk_records.h"
 
+#include <unordered_map>
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "scan/markdown.h"
+#include "util/hash.h"
 #include "util/http_client.h"
 
 namespace kb {
@@ -58,7 +61,30 @@ std::string FrontmatterFragment(const std::string& metadata_json) {
   return s.substr(1, s.size() - 2) + ",";  // strip braces, keep a trailing comma
 }
 
-std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const std::string& fragment) {
+ChunkPlan PlanChunks(const Document& doc, const ChunkerOptions& options) {
+  ChunkPlan plan;
+  std::vector<Chunk> chunks = ChunkDocument(doc.body, IsMarkdownDocument(doc), options, &plan.truncated);
+  std::unordered_map<std::string, size_t> first;  // hash of the embedding input -> index in plan.chunks
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    auto [it, inserted] = first.try_emplace(ContentHash(EmbeddingInput(doc, chunks[i])), plan.chunks.size());
+    if (!inserted) {
+      ++plan.chunks[it->second].copies;
+      ++plan.duplicates;
+      continue;
+    }
+    plan.chunks.push_back(PlannedChunk{std::move(chunks[i]), static_cast<int>(i), 1});
+  }
+  return plan;
+}
+
+std::string ChunkPlanNotice(const ChunkPlan& plan, const ChunkerOptions& options) {
+  if (!plan.truncated) return "";
+  return "only the first " + std::to_string(options.max_chunks) +
+         " chunks of this note are in the semantic index (max_chunks_per_document); all of it is "
+         "searchable by keyword";
+}
+
+std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const std::string& fragment, int copies) {
   std::string m;
   m.reserve(192 + fragment.size() + doc.id.size() * 2 + doc.title.size() + chunk.heading.size());
   m += '{';
@@ -77,6 +103,10 @@ std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int n, const 
   AppendJsonString(m, doc.source);
   m += ",\"heading\":";
   AppendJsonString(m, chunk.heading);
+  if (copies > 1) {
+    m += ",\"copies\":";
+    m += std::to_string(copies);
+  }
   m += '}';
   return m;
 }

@@ -56,6 +56,7 @@ struct SyncEngine::Item {
   size_t record_begin = 0;       // live: this item's records in Batch::records
   size_t record_end = 0;
   std::vector<std::string> stale_ids;  // chunk ids to delete (shrink, or all for tombstones)
+  std::string notice;            // live: what the vector store does not hold of it ("" when all)
   Status status;                 // outcome so far
 };
 
@@ -250,7 +251,7 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
                             std::vector<SyncOutcome>& failed) {
   struct Pending {
     size_t item;
-    std::vector<Chunk> chunks;
+    std::vector<PlannedChunk> chunks;
   };
   std::vector<Pending> live;
   std::vector<std::string> texts;  // embedding inputs, in order
@@ -279,10 +280,12 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
     {
       Pending p;
       p.item = items.size();
-      p.chunks = ChunkFor(d, options_.chunker);
+      ChunkPlan plan = PlanChunks(d, options_.chunker);
+      item.notice = ChunkPlanNotice(plan, options_.chunker);
+      p.chunks = std::move(plan.chunks);
       item.chunks = static_cast<int>(p.chunks.size());
       for (int n = item.chunks; n < known; ++n) item.stale_ids.push_back(ChunkId(d.id, n));
-      for (const Chunk& c : p.chunks) texts.push_back(EmbeddingInput(d, c));
+      for (const PlannedChunk& c : p.chunks) texts.push_back(EmbeddingInput(d, c.chunk));
       item.doc = std::move(d);
       items.push_back(std::move(item));
       records_of.emplace_back();
@@ -335,8 +338,9 @@ void SyncEngine::BuildItems(Embedder& embedder, std::vector<Document>& docs, std
           break;
         }
       }
-      if (options_.store_text) r.document = std::move(live[i].chunks[c].text);
-      r.metadata_json = ChunkMetadata(item.doc, live[i].chunks[c], static_cast<int>(c), fm);
+      PlannedChunk& pc = live[i].chunks[c];
+      if (options_.store_text) r.document = std::move(pc.chunk.text);
+      r.metadata_json = ChunkMetadata(item.doc, pc.chunk, pc.position, fm, pc.copies);
       records.push_back(std::move(r));
     }
     if (!item.status.ok()) records.clear();
@@ -661,6 +665,7 @@ void SyncEngine::Send(PassState& ps, Batch& batch, SyncReport& report) {
     } else {
       o.kind = SyncOutcome::Kind::kSynced;
       o.chunks = it.chunks;
+      o.notice = it.notice;
       chunks += it.chunks;
     }
     outcomes.push_back(std::move(o));

@@ -53,7 +53,7 @@ bool ProcessAlive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno =
 class FileLock {
  public:
   explicit FileLock(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ >= 0) ::flock(fd_, LOCK_EX);
   }
   ~FileLock() {
@@ -123,9 +123,12 @@ Result<std::string> LocalChroma::FindHome(const std::string& configured) {
     return Status::NotFound("no Chroma server in " + configured + " (chroma_home): it must hold node_modules/chromadb");
   }
   std::string looked = candidates.size() > 1 ? candidates[0] : "";
-  const std::string installer =
-      ExeDir().empty() ? std::string("kbindex-install-chroma")
-                       : std::filesystem::weakly_canonical(ExeDir() + "/kbindex-install-chroma").string();
+  // The installer is named by its path when it is installed beside this binary (it installs
+  // next to the prefix it belongs to), else by name.
+  std::string installer = "kbindex-install-chroma";
+  if (const std::string beside = ExeDir() + "/" + installer; !ExeDir().empty() && Exists(beside)) {
+    installer = std::filesystem::weakly_canonical(beside).string();
+  }
   return Status::NotFound(
       "the managed Chroma server is not installed (looked in " + looked +
       ", $KBINDEX_CHROMA_HOME and ~/.local/share/kbindex/chroma). Install the pinned server with `" + installer +
@@ -135,9 +138,11 @@ Result<std::string> LocalChroma::FindHome(const std::string& configured) {
 
 Result<std::unique_ptr<LocalChroma>> LocalChroma::Start(const LocalChromaOptions& options) {
   KB_ASSIGN_OR_RETURN(std::string home, FindHome(options.chroma_home));
+  // The data folder is the user's alone (Chroma 1.0 has no access control of its own).
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return Status::IOError("cannot create Chroma data folder " + options.data_dir + ": " + ec.message());
+  ::chmod(options.data_dir.c_str(), 0700);
   std::unique_ptr<LocalChroma> lc(new LocalChroma(options));
   lc->cli_path_ = home + kCli;
   const std::string state = options.data_dir + "/kbindex-server.json";
@@ -178,7 +183,7 @@ Result<std::unique_ptr<LocalChroma>> LocalChroma::Start(const LocalChromaOptions
 
 void LocalChroma::TakeUserLock() {
   if (!options_.shared) return;
-  users_fd_ = ::open((options_.data_dir + "/kbindex-users.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  users_fd_ = ::open((options_.data_dir + "/kbindex-users.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (users_fd_ >= 0) ::flock(users_fd_, LOCK_SH);
 }
 
@@ -192,7 +197,8 @@ Status LocalChroma::Spawn() {
     // A private server (tests, benchmarks) dies with its owner even if the owner is killed;
     // a shared one outlives a crash and is adopted by the next kbindex run.
     if (!options_.shared) ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::umask(077);  // everything the server writes is private to the user
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, 0);
     if (fd >= 0) {

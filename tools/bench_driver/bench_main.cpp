@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_api.h"
 #include "corpus.h"
 #include "embed/hash_embedder.h"
 #include "scan/markdown.h"
@@ -265,6 +266,8 @@ std::string Machine() {
 
 int Main(int argc, char** argv) {
   Args a;
+  bool api = false;
+  ApiBenchArgs api_args;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -277,6 +280,17 @@ int Main(int argc, char** argv) {
       }
       return out;
     };
+    if (s == "--api") {
+      api = true;
+    } else if (s == "--api-sizes") {
+      api_args.sizes.clear();
+      for (const auto& v : list(next())) api_args.sizes.push_back(std::stoi(v));
+    } else if (s == "--api-load-sizes") {
+      api_args.api_sizes.clear();
+      for (const auto& v : list(next())) api_args.api_sizes.push_back(std::stoi(v));
+    } else if (s == "--api-seconds") {
+      api_args.seconds = std::stod(next());
+    } else
     if (s == "--docs") a.docs = std::stoi(next());
     else if (s == "--corpus") a.corpus = next();
     else if (s == "--sample") a.sample = true;
@@ -291,7 +305,9 @@ int Main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: kbindex-bench [--docs N | --corpus DIR | --sample] [--configs default,chunking-none,store-text]\n"
-                   "                     [--rss-sizes 2000,20000|none] [--peer DIR | --no-peer] [--work DIR]\n");
+                   "                     [--rss-sizes 2000,20000|none] [--peer DIR | --no-peer] [--work DIR]\n"
+                   "       kbindex-bench --api [--api-sizes 2000,20000,100000] [--api-load-sizes 20000,100000]\n"
+                   "                     [--api-seconds 20] [--work DIR]\n");
       return 2;
     }
   }
@@ -299,6 +315,15 @@ int Main(int argc, char** argv) {
   fs::remove_all(a.work);
   fs::create_directories(a.work);
   const std::string kb = a.kbindex;
+  if (api) {
+    api_args.kbindex = a.kbindex;
+    api_args.work = a.work;
+    std::printf("%s\n", Machine().c_str());
+    return RunApiBench(api_args, [](const std::vector<std::string>& argv) {
+      Proc p = Run(argv);
+      return Measured{p.seconds, p.peak_rss_kb, p.exit_code};
+    });
+  }
 
   std::string corpus = a.corpus;
   CorpusStats cs;

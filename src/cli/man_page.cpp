@@ -1,0 +1,170 @@
+#include "cli/man_page.h"
+
+#include <CLI/CLI.hpp>
+#include <string_view>
+
+namespace kb::cli {
+namespace {
+
+// Text as troff: backslashes escaped, '-' as a real minus (so flags copied from the page work),
+// and a line that would start with a control character ('.' or '\'') neutralised.
+std::string Roff(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\e";
+    } else if (c == '-') {
+      out += "\\-";
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out.insert(0, "\\&");
+  return out;
+}
+
+bool IsFlag(const CLI::Option& opt) { return opt.get_items_expected_max() == 0; }
+bool IsPositional(const CLI::Option& opt) { return opt.get_positional() && !opt.nonpositional(); }
+bool Repeats(const CLI::Option& opt) { return opt.get_items_expected_max() > 1; }
+
+// "\fB\-k\fR, \fB\-\-limit\fR \fIINT\fR" or "\fIquery\fR ..."
+std::string OptionTerm(const CLI::Option& opt) {
+  if (IsPositional(opt)) return "\\fI" + Roff(opt.get_name(true)) + "\\fR" + (Repeats(opt) ? " ..." : "");
+  std::string term;
+  for (const std::string& s : opt.get_snames()) term += (term.empty() ? "" : ", ") + ("\\fB" + Roff("-" + s) + "\\fR");
+  for (const std::string& l : opt.get_lnames()) term += (term.empty() ? "" : ", ") + ("\\fB" + Roff("--" + l) + "\\fR");
+  if (!IsFlag(opt)) {
+    std::string type = opt.get_type_name();
+    if (type.empty()) type = "VALUE";
+    term += " \\fI" + Roff(type) + "\\fR";
+    if (Repeats(opt)) term += " (repeatable)";
+  }
+  return term;
+}
+
+// Options that are shown (CLI11 hides those with an empty group), positionals first.
+std::vector<const CLI::Option*> VisibleOptions(const CLI::App& app, bool with_help) {
+  std::vector<const CLI::Option*> positionals, named;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_group().empty()) continue;
+    if (!with_help && opt == app.get_help_ptr()) continue;
+    (IsPositional(*opt) ? positionals : named).push_back(opt);
+  }
+  positionals.insert(positionals.end(), named.begin(), named.end());
+  return positionals;
+}
+
+void AppendOptions(std::string& out, const std::vector<const CLI::Option*>& options) {
+  for (const CLI::Option* opt : options) {
+    out += ".TP\n" + OptionTerm(*opt) + "\n";
+    std::string description = opt->get_description();
+    if (IsPositional(*opt) && opt->get_required()) description += " (required)";
+    out += Roff(description) + "\n";
+  }
+}
+
+// "kbindex search [options] query ..." for the subsection heading.
+std::string Usage(const CLI::App& sub) {
+  std::string usage = "kbindex " + sub.get_name();
+  bool has_named = false;
+  std::string positionals;
+  for (const CLI::Option* opt : VisibleOptions(sub, false)) {
+    if (!IsPositional(*opt)) {
+      has_named = true;
+      continue;
+    }
+    std::string p = opt->get_name(true) + (Repeats(*opt) ? " ..." : "");
+    positionals += " " + (opt->get_required() ? p : "[" + p + "]");
+  }
+  if (has_named) usage += " [options]";
+  return Roff(usage + positionals);
+}
+
+constexpr const char* kTail = R"(.SH EXIT STATUS
+.TP
+.B 0
+success
+.TP
+.B 1
+a runtime failure, including documents that failed to sync (they are safe in SQLite and retried)
+.TP
+.B 2
+a usage error
+.SH ENVIRONMENT
+Flags override
+.B KBINDEX_*
+environment variables, which override the JSON config file.
+.TP
+.B KBINDEX_DB
+the database file
+.TP
+.B KBINDEX_CONFIG
+the config file
+.TP
+.BR KBINDEX_CHROMA_URL ", " KBINDEX_CHROMA_TOKEN
+use this Chroma server (and token) instead of the managed local one
+.TP
+.B KBINDEX_CHROMA_HOME
+a folder holding node_modules/chromadb (the managed local Chroma server)
+.TP
+.BR KBINDEX_EMBEDDER ", " KBINDEX_EMBED_MODEL ", " KBINDEX_EMBED_URL ", " KBINDEX_EMBED_API_KEY
+the embedder
+.SH FILES
+.TP
+.I $XDG_CONFIG_HOME/kbindex/config.json
+the config file, when present (~/.config/kbindex/config.json)
+.TP
+.I $XDG_DATA_HOME/kbindex/kbindex.db
+the default database (~/.local/share/kbindex/kbindex.db); the managed Chroma keeps its data
+beside it, in kbindex.db.chroma/, and
+.B kbindex serve
+its bearer token in api\-token
+.TP
+.I <prefix>/share/kbindex/chroma
+the managed Chroma server, installed by
+.BR kbindex\-install\-chroma ;
+kbindex looks for it there (beside its own binary or library), then in
+.BR $KBINDEX_CHROMA_HOME ,
+then in
+.I $XDG_DATA_HOME/kbindex/chroma
+.TP
+.I <prefix>/lib/systemd/user/kbindex.service
+runs
+.B kbindex serve
+as a systemd user service:
+.B systemctl \-\-user enable \-\-now kbindex
+.SH SEE ALSO
+.BR "kbindex\-install\-chroma \-\-help" ,
+.BR systemctl (1),
+.BR journalctl (1)
+)";
+
+}  // namespace
+
+std::string RenderManPage(const CLI::App& app) {
+  std::string name_line = app.get_description();
+  if (const auto dash = name_line.find(" - "); dash != std::string::npos) name_line = name_line.substr(dash + 3);
+
+  std::string out;
+  out += ".\\\" Generated by `kbindex --man` from the command line's own definition: do not edit.\n";
+  out += ".TH KBINDEX 1 \"\" \"kbindex " KBINDEX_VERSION "\" \"User Commands\"\n";
+  out += ".SH NAME\nkbindex \\- " + Roff(name_line) + "\n";
+  out += ".SH SYNOPSIS\n.B kbindex\n[\\fIglobal options\\fR] \\fIcommand\\fR [\\fIoptions\\fR] [\\fIarguments\\fR]\n";
+  out += ".SH DESCRIPTION\n"
+         "kbindex keeps a folder of notes (or notes pushed by a desktop app) searchable by keyword,\n"
+         "with SQLite FTS5, and by meaning, in a ChromaDB collection. SQLite is the source of truth;\n"
+         "Chroma is a derived index that converges to it: every document records whether Chroma has\n"
+         "caught up with it (pending, synced, or failed with the reason).\n";
+  out += ".SH GLOBAL OPTIONS\nGlobal options may be given before or after the command.\n";
+  AppendOptions(out, VisibleOptions(app, true));
+  out += ".SH COMMANDS\n";
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
+    out += ".SS \"" + Usage(*sub) + "\"\n";
+    out += Roff(sub->get_description()) + "\n";
+    AppendOptions(out, VisibleOptions(*sub, false));
+  }
+  out += kTail;
+  return out;
+}
+
+}  // namespace kb::cli

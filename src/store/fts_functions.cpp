@@ -1,0 +1,286 @@
+#include "store/fts_functions.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+namespace kb {
+namespace {
+
+// The FTS5 extension API (fts5.h, SQLite >= 3.20; Debian does not ship the header). Only the
+// layout matters; kbindex calls no member that later versions appended.
+struct Fts5Context;
+struct Fts5PhraseIter {
+  const unsigned char* a;
+  const unsigned char* b;
+};
+struct Fts5ExtensionApi {
+  int iVersion;
+  void* (*xUserData)(Fts5Context*);
+  int (*xColumnCount)(Fts5Context*);
+  int (*xRowCount)(Fts5Context*, sqlite3_int64* pnRow);
+  int (*xColumnTotalSize)(Fts5Context*, int iCol, sqlite3_int64* pnToken);
+  int (*xTokenize)(Fts5Context*, const char* pText, int nText, void* pCtx,
+                   int (*xToken)(void*, int, const char*, int, int, int));
+  int (*xPhraseCount)(Fts5Context*);
+  int (*xPhraseSize)(Fts5Context*, int iPhrase);
+  int (*xInstCount)(Fts5Context*, int* pnInst);
+  int (*xInst)(Fts5Context*, int iIdx, int* piPhrase, int* piCol, int* piOff);
+  sqlite3_int64 (*xRowid)(Fts5Context*);
+  int (*xColumnText)(Fts5Context*, int iCol, const char** pz, int* pn);
+  int (*xColumnSize)(Fts5Context*, int iCol, int* pnToken);
+  int (*xQueryPhrase)(Fts5Context*, int iPhrase, void* pUserData,
+                      int (*)(const Fts5ExtensionApi*, Fts5Context*, void*));
+  int (*xSetAuxdata)(Fts5Context*, void* pAux, void (*xDelete)(void*));
+  void* (*xGetAuxdata)(Fts5Context*, int bClear);
+  int (*xPhraseFirst)(Fts5Context*, int iPhrase, Fts5PhraseIter*, int*, int*);
+  void (*xPhraseNext)(Fts5Context*, Fts5PhraseIter*, int* piCol, int* piOff);
+};
+using fts5_extension_function = void (*)(const Fts5ExtensionApi*, Fts5Context*, sqlite3_context*, int,
+                                          sqlite3_value**);
+struct fts5_api {
+  int iVersion;
+  void* xCreateTokenizer;
+  void* xFindTokenizer;
+  int (*xCreateFunction)(fts5_api*, const char* zName, void* pContext, fts5_extension_function xFunction,
+                         void (*xDestroy)(void*));
+};
+constexpr int kTokenColocated = 0x0001;  // FTS5_TOKEN_COLOCATED
+
+// ---------------------------------------------------------------- kb_rank
+
+struct RankStats {
+  std::vector<double> idf;
+  double avg_tokens = 1;
+};
+
+int CountRow(const Fts5ExtensionApi*, Fts5Context*, void* user) {
+  ++*static_cast<sqlite3_int64*>(user);
+  return SQLITE_OK;
+}
+
+void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n_val, sqlite3_value** val) {
+  constexpr double k1 = 1.2, b = 0.75;
+  auto* stats = static_cast<RankStats*>(api->xGetAuxdata(fts, 0));
+  if (stats == nullptr) {
+    // Once per query: inverse document frequencies and the average note length.
+    stats = new RankStats;
+    const int phrases = api->xPhraseCount(fts);
+    sqlite3_int64 rows = 0, tokens = 0;
+    int rc = api->xRowCount(fts, &rows);
+    if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
+    stats->avg_tokens = rows > 0 ? std::max(1.0, static_cast<double>(tokens) / static_cast<double>(rows)) : 1.0;
+    for (int i = 0; rc == SQLITE_OK && i < phrases; ++i) {
+      sqlite3_int64 hits = 0;
+      rc = api->xQueryPhrase(fts, i, &hits, &CountRow);
+      double idf = std::log((static_cast<double>(rows - hits) + 0.5) / (static_cast<double>(hits) + 0.5));
+      stats->idf.push_back(idf <= 0.0 ? 1e-6 : idf);
+    }
+    if (rc != SQLITE_OK) {
+      delete stats;
+      sqlite3_result_error_code(ctx, rc);
+      return;
+    }
+    rc = api->xSetAuxdata(fts, stats, [](void* p) { delete static_cast<RankStats*>(p); });
+    if (rc != SQLITE_OK) {
+      sqlite3_result_error_code(ctx, rc);
+      return;
+    }
+  }
+  double score = 0;
+  for (size_t i = 0; i < stats->idf.size(); ++i) {
+    Fts5PhraseIter it;
+    int col = -1, off = 0;
+    double freq = 0;
+    int seen = 0;
+    if (api->xPhraseFirst(fts, static_cast<int>(i), &it, &col, &off) != SQLITE_OK) continue;
+    for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
+      freq += col < n_val ? sqlite3_value_double(val[col]) : 1.0;
+    }
+    if (freq <= 0) continue;
+    int length = 0;
+    api->xColumnSize(fts, -1, &length);
+    score += stats->idf[i] * freq * (k1 + 1) / (freq + k1 * (1 - b + b * length / stats->avg_tokens));
+  }
+  sqlite3_result_double(ctx, -score);
+}
+
+// ---------------------------------------------------------------- kb_snippet
+
+struct TokenSpan {
+  int begin = 0;
+  int end = 0;
+};
+
+struct Tokenized {
+  int first = 0;  // first token wanted
+  int last = 0;   // last token wanted
+  int scan_limit = 0;
+  int position = 0;
+  bool too_far = false;
+  std::vector<TokenSpan> spans;  // tokens first..last
+  int text_end_of_last = -1;
+};
+
+int OnToken(void* user, int flags, const char*, int, int begin, int end) {
+  auto* t = static_cast<Tokenized*>(user);
+  if (flags & kTokenColocated) return SQLITE_OK;  // a synonym at the same position
+  const int pos = t->position++;
+  if (pos < t->first) {
+    if (begin > t->scan_limit) {
+      t->too_far = true;
+      return SQLITE_DONE;
+    }
+    return SQLITE_OK;
+  }
+  t->spans.push_back({begin, end});
+  return pos >= t->last ? SQLITE_DONE : SQLITE_OK;
+}
+
+void KbSnippet(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n_val, sqlite3_value** val) {
+  auto text_arg = [&](int i, const char* fallback) {
+    const unsigned char* v = i < n_val ? sqlite3_value_text(val[i]) : nullptr;
+    return std::string(v ? reinterpret_cast<const char*>(v) : fallback);
+  };
+  const std::string open = text_arg(0, "**"), close = text_arg(1, "**"), ellipsis = text_arg(2, "…");
+  const int window = std::clamp(n_val > 3 ? sqlite3_value_int(val[3]) : 24, 1, 64);
+
+  // The first matches of every phrase, per column.
+  const int columns = api->xColumnCount(fts);
+  std::vector<std::vector<PhraseMatch>> matches(static_cast<size_t>(columns));
+  const int phrases = api->xPhraseCount(fts);
+  for (int p = 0; p < phrases; ++p) {
+    const int length = std::max(1, api->xPhraseSize(fts, p));
+    Fts5PhraseIter it;
+    int col = -1, off = 0, seen = 0;
+    if (api->xPhraseFirst(fts, p, &it, &col, &off) != SQLITE_OK) continue;
+    for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
+      if (col < columns) matches[static_cast<size_t>(col)].push_back({p, off, length});
+    }
+  }
+  // The column whose matches cover the most phrases; the last (body) on a tie.
+  int best_col = columns - 1, best_distinct = -1;
+  for (int c = 0; c < columns; ++c) {
+    std::vector<bool> present(static_cast<size_t>(std::max(phrases, 1)));
+    int distinct = 0;
+    for (const auto& m : matches[static_cast<size_t>(c)]) {
+      if (!present[static_cast<size_t>(m.phrase)]) {
+        present[static_cast<size_t>(m.phrase)] = true;
+        ++distinct;
+      }
+    }
+    if (distinct >= best_distinct && (distinct > 0 || c == columns - 1)) {
+      best_distinct = distinct;
+      best_col = c;
+    }
+  }
+  std::vector<PhraseMatch>& in_col = matches[static_cast<size_t>(best_col)];
+  std::sort(in_col.begin(), in_col.end(),
+            [](const PhraseMatch& x, const PhraseMatch& y) { return x.offset < y.offset; });
+
+  const char* text = nullptr;
+  int text_len = 0;
+  if (api->xColumnText(fts, best_col, &text, &text_len) != SQLITE_OK || text == nullptr) {
+    sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+    return;
+  }
+  Tokenized t;
+  t.scan_limit = kMaxSnippetScanBytes;
+  if (!in_col.empty()) {
+    const int start = ChooseSnippetWindow(in_col, window);
+    int tokens = 0;
+    api->xColumnSize(fts, best_col, &tokens);
+    // A little context before the first match, and no window running past the end.
+    t.first = std::max(0, std::min(start - window / 4, tokens - window));
+  }
+  t.last = t.first + window - 1;
+  int rc = api->xTokenize(fts, text, text_len, &t, &OnToken);
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  if (t.too_far) {  // the match is deep in a huge note: show its beginning instead
+    t = Tokenized{};
+    t.last = window - 1;
+    t.scan_limit = kMaxSnippetScanBytes;
+    in_col.clear();
+    rc = api->xTokenize(fts, text, text_len, &t, &OnToken);
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+      sqlite3_result_error_code(ctx, rc);
+      return;
+    }
+  }
+  std::string out;
+  if (t.spans.empty()) {
+    sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+    return;
+  }
+  if (t.first > 0) out += ellipsis;
+  int cursor = t.spans.front().begin;
+  for (size_t i = 0; i < t.spans.size(); ++i) {
+    const int pos = t.first + static_cast<int>(i);
+    const TokenSpan& s = t.spans[i];
+    out.append(text + cursor, static_cast<size_t>(s.begin - cursor));
+    bool marked = false;
+    for (const PhraseMatch& m : in_col) {
+      if (pos >= m.offset && pos < m.offset + m.length) {
+        marked = true;
+        break;
+      }
+    }
+    if (marked) out += open;
+    out.append(text + s.begin, static_cast<size_t>(s.end - s.begin));
+    if (marked) out += close;
+    cursor = s.end;
+  }
+  // More words after the window (not just trailing punctuation or space): say so.
+  bool more = false;
+  for (int i = cursor; i < text_len && !more; ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    more = ch >= 0x80 || std::isalnum(ch);
+  }
+  if (more) out += ellipsis;
+  sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+int ChooseSnippetWindow(const std::vector<PhraseMatch>& matches, int window_tokens) {
+  if (matches.empty()) return 0;
+  int max_phrase = 0;
+  for (const auto& m : matches) max_phrase = std::max(max_phrase, m.phrase);
+  std::vector<int> count(static_cast<size_t>(max_phrase) + 1, 0);
+  int distinct = 0, best = -1, best_start = matches.front().offset;
+  size_t j = 0;
+  for (size_t i = 0; i < matches.size(); ++i) {
+    const int end = matches[i].offset + window_tokens;
+    for (; j < matches.size() && matches[j].offset + matches[j].length <= end; ++j) {
+      if (count[static_cast<size_t>(matches[j].phrase)]++ == 0) ++distinct;
+    }
+    if (distinct > best) {
+      best = distinct;
+      best_start = matches[i].offset;
+    }
+    if (j > i && --count[static_cast<size_t>(matches[i].phrase)] == 0) --distinct;
+  }
+  return best_start;
+}
+
+int RegisterFtsFunctions(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+  sqlite3_step(st);
+  rc = sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return rc;
+  if (api == nullptr || api->iVersion < 2) return SQLITE_ERROR;
+  rc = api->xCreateFunction(api, "kb_rank", nullptr, &KbRank, nullptr);
+  if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "kb_snippet", nullptr, &KbSnippet, nullptr);
+  return rc;
+}
+
+}  // namespace kb
