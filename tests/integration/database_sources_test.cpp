@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,9 @@ bool Eventually(const std::function<bool()>& done, int timeout_ms = 20'000) {
   }
   return done();
 }
+
+// KBINDEX_LONG_TESTS=1 (tools/test --long): longer variants.
+bool LongTests() { return std::getenv("KBINDEX_LONG_TESTS") != nullptr; }
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -95,7 +99,8 @@ TEST(SqliteSourceTest, AFileWrittenByAnotherProcessWhileItIsReadLosesNothing) {
   std::fprintf(app, ".timeout 10000\n");
   int next_id = 201;
   int reads_while_writing = 0;
-  for (int round = 0; round < 12; ++round) {
+  const int rounds = LongTests() ? 120 : 12;
+  for (int round = 0; round < rounds; ++round) {
     for (int t = 0; t < 40; ++t) {
       const int k = round * 40 + t;
       std::fprintf(app, "BEGIN IMMEDIATE;\n");
@@ -116,7 +121,7 @@ TEST(SqliteSourceTest, AFileWrittenByAnotherProcessWhileItIsReadLosesNothing) {
   }
   std::fprintf(app, ".quit\n");
   ASSERT_EQ(::pclose(app), 0);
-  EXPECT_EQ(reads_while_writing, 12);
+  EXPECT_EQ(reads_while_writing, rounds);
 
   // One more incremental run after the writer stopped: every live row, with its last text.
   json last = h.Index("sq", {"--incremental"});
@@ -187,8 +192,15 @@ TEST(SourceCrashTest, KillNineAtEveryStepOfFullIncrementalAndOutboxRunsLosesNoth
   CreateApp(h, 400);
   h.WriteConfig(json::array({PgSource(h.postgres->Conninfo("app"), {{"outbox_table", "outbox"}, {"mode", "outbox"}}),
                              PgSource(h.postgres->Conninfo("app"), {{"name", "pginc"}, {"mode", "incremental"}})}));
-  const std::vector<std::string> points{"source-commit:2", "source-progress:1", "before-send:1", "before-mark:1",
-                                        "after-mark:1", "source-commit:1"};
+  std::vector<std::string> points{"source-commit:2", "source-progress:1", "before-send:1", "before-mark:1",
+                                  "after-mark:1", "source-commit:1"};
+  if (LongTests()) {
+    for (int n = 2; n <= 6; ++n) {
+      for (const char* p : {"source-commit", "source-progress", "before-send", "before-mark", "after-mark"}) {
+        points.push_back(std::string(p) + ":" + std::to_string(n));
+      }
+    }
+  }
   int killed = 0;
   auto crash_run = [&](const std::string& source, const std::vector<std::string>& flags, const std::string& point) {
     std::vector<std::string> args{"index", "--source", source, "--json"};
@@ -201,14 +213,14 @@ TEST(SourceCrashTest, KillNineAtEveryStepOfFullIncrementalAndOutboxRunsLosesNoth
     const std::string tag = "r" + std::to_string(round);
     // The application changes things: edits, new notes, soft and hard deletes, with events.
     h.Pg("BEGIN; UPDATE notes SET body = body || ' " + tag + "', updated_at = now() WHERE id % 7 = " +
-         std::to_string(round) + "; INSERT INTO outbox(note_id, event_type) SELECT id, 'NoteUpdated' FROM notes WHERE id % 7 = " +
-         std::to_string(round) + "; WITH n AS (INSERT INTO notes(title, body) VALUES ('" + tag + "', 'new in " + tag +
+         std::to_string(round % 7) + "; INSERT INTO outbox(note_id, event_type) SELECT id, 'NoteUpdated' FROM notes WHERE id % 7 = " +
+         std::to_string(round % 7) + "; WITH n AS (INSERT INTO notes(title, body) VALUES ('" + tag + "', 'new in " + tag +
          "') RETURNING id) INSERT INTO outbox(note_id, event_type) SELECT id, 'NoteCreated' FROM n; "
          "UPDATE notes SET deleted_at = now(), updated_at = now() WHERE id = " + std::to_string(300 + round) +
          "; INSERT INTO outbox(note_id, event_type) VALUES (" + std::to_string(300 + round) + ", 'NoteDeleted'); "
          "DELETE FROM notes WHERE id = " + std::to_string(350 + round) + "; INSERT INTO outbox(note_id, event_type) VALUES (" +
          std::to_string(350 + round) + ", 'NoteDeleted'); COMMIT;");
-    crash_run("pg", round == 0 ? std::vector<std::string>{} : std::vector<std::string>{}, points[round]);
+    crash_run("pg", {}, points[round]);
     crash_run("pginc", round % 2 ? std::vector<std::string>{"--full"} : std::vector<std::string>{}, points[round]);
   }
   EXPECT_GE(killed, 8) << "the crash points must actually have been reached";

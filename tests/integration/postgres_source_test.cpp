@@ -1,7 +1,8 @@
 // Database sources against a real PostgreSQL server (started by the test) and a real Chroma:
 // full, incremental (with a row committed late, inside the overlap window), single item, the
 // outbox (duplicates, replays, out-of-order events, restore, events committed out of order),
-// bad rows, the source going down mid-read, credentials never shown, the API and the worker.
+// bad rows, the source going down mid-read. Credentials, kill -9, a SQLite file written by
+// another process, the API and the worker: database_sources_test.cpp.
 // Every test ends with SOURCE-INV (source_harness.h).
 #include <gtest/gtest.h>
 #include <httplib.h>
