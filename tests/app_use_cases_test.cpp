@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "sync/chunk_records.h"
 #include "app/indexing.h"
 #include "app/maintenance.h"
 #include "app/notes.h"
@@ -41,7 +42,11 @@ class UseCaseTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : kbindex::IndexReport{};
   }
-  size_t Records(const std::string& collection = "kbindex") { return fake_.Records(collection).size(); }
+  // The notes' chunks (the index canary's probe record is not one).
+  size_t Records(const std::string& collection = "kbindex") {
+    auto records = fake_.Records(collection);
+    return records.size() - records.count(kProbeId);
+  }
 
   test::TempDir dir_;
   Config config_;
@@ -274,6 +279,11 @@ TEST_F(UseCaseTest, VerifyFindsDriftAndRepairFixesIt) {
   EXPECT_TRUE(repaired->ok());
   EXPECT_EQ(repaired->repair->synced, 1);
   EXPECT_EQ(Records(), 5u);
+  // Verify ran the index canary, which keeps its probe record in the collection.
+  ASSERT_TRUE(repaired->index_check.has_value());
+  EXPECT_TRUE(repaired->index_check->ok) << repaired->index_check->reason;
+  EXPECT_TRUE(repaired->index_check->probe_found);
+  EXPECT_EQ(fake_.Records("kbindex").count(kProbeId), 1u);
 }
 
 TEST_F(UseCaseTest, OneWorkerPerDatabaseAcrossServices) {

@@ -6,6 +6,7 @@
 
 #include "embed/hash_embedder.h"
 #include "support/fake_vector_store.h"
+#include "sync/chunk_records.h"
 #include "sync/verifier.h"
 
 namespace kb {
@@ -329,6 +330,51 @@ TEST_F(SyncEngineTest, InvalidUtf8DocumentFailsAloneWithAReason) {
   auto d = **store_->Get("api:bad");
   EXPECT_EQ(d.sync_status, SyncStatus::kFailed);
   EXPECT_NE(d.sync_error.value_or("").find("UTF-8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kb
+
+namespace kb {
+namespace {
+
+// A note of one line repeated thousands of times: Chroma 1.0's HNSW index degrades on thousands of
+// identical vectors, so identical chunks go out once, each standing for all its places.
+TEST_F(SyncEngineTest, IdenticalChunksAreSentOnceAndSayHowManyPlacesTheyStandFor) {
+  std::string body;
+  for (int i = 0; i < 400; ++i) body += "the same line, again and again\n\n";
+  Put("repeat.md", body);
+  const SyncReport r = Run();
+  ASSERT_EQ(r.synced, 1);
+  auto records = Chroma();
+  ASSERT_LE(records.size(), 3u) << "identical chunks were sent more than once";
+  int copies = 0;
+  for (const auto& [id, rec] : records) {
+    auto meta = nlohmann::json::parse(rec.metadata_json);
+    copies += meta.value("copies", 1);
+  }
+  const size_t all_chunks = ChunkFor(Get("repeat.md"), options_.chunker).size();
+  EXPECT_GT(all_chunks, 20u);
+  EXPECT_EQ(static_cast<size_t>(copies), all_chunks) << "the records must account for every chunk";
+  EXPECT_EQ(Get("repeat.md").synced_chunks, static_cast<int>(records.size()));
+}
+
+TEST_F(SyncEngineTest, AChunkCapKeepsTheFirstChunksAndRecordsWhy) {
+  options_.chunker.max_chunks = 5;
+  Put("long.md", Paragraphs(40));
+  ASSERT_EQ(Run().synced, 1);
+  EXPECT_EQ(Chroma().size(), 5u);
+  const Document d = Get("long.md");
+  ASSERT_TRUE(d.sync_notice.has_value());
+  EXPECT_NE(d.sync_notice->find("max_chunks_per_document"), std::string::npos) << *d.sync_notice;
+  auto stats = store_->Stats(3);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->partial, 1);
+  // Shortened below the cap: whole again, and the notice goes.
+  Put("long.md", Paragraphs(3));
+  ASSERT_EQ(Run().synced, 1);
+  EXPECT_FALSE(Get("long.md").sync_notice.has_value());
+  EXPECT_EQ(store_->Stats(3)->partial, 0);
 }
 
 }  // namespace

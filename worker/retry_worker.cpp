@@ -36,6 +36,7 @@ SyncReport RetryWorker::RunOnce() {
     pass.stop = &stop_;
     report = engine_.Run(pass);
   }
+  if (options_.after_pass && !stop_) options_.after_pass(report);
   std::lock_guard lock(mu_);
   ++status_.passes;
   status_.last_pass_at = store_.clock()->NowMs();

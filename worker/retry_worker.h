@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -27,6 +28,9 @@ struct WorkerOptions {
   int64_t interval_ms = 300'000;
   int batch = 50;
   int64_t error_backoff_min_ms = 5'000;
+  // Called on the worker's thread after every pass (outside the worker's lock): the index
+  // check (app/index_check.h) hangs here.
+  std::function<void(const SyncReport&)> after_pass;
 };
 
 struct WorkerStatus {

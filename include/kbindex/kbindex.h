@@ -116,6 +116,10 @@ class KBINDEX_EXPORT Database {
   // with `repair`, fixes the drift and syncs.
   Result<VerifyResult> Verify(const VerifyRequest& request = {});
 
+  // Runs the index canary now (see IndexCheck): whether Chroma's vector index still answers.
+  // Stats and Health include a verdict at most a minute old; Verify runs it too.
+  Result<IndexCheck> CheckIndex();
+
   const Options& options() const;
 
  private:

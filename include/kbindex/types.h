@@ -264,6 +264,23 @@ struct ChromaState {
   std::string error;
 };
 
+// The index canary's verdict: whether Chroma's vector index still answers. A few stored records,
+// sampled at random, are queried with their own vectors and must come back first, and so must a
+// fixed probe record kbindex owns. Ids and hashes can all be right (verify's drift check) while
+// the index answers nothing; this is what notices.
+struct IndexCheck {
+  bool ok = true;
+  std::string collection;
+  int64_t records = 0;     // records in the collection (the probe included)
+  int checked = 0;         // self-queries made
+  int self_misses = 0;     // answered without the record itself first
+  int empty_answers = 0;   // answered with nothing
+  bool probe_found = false;
+  std::string reason;      // why not ok, and what to do
+  int64_t checked_at_ms = 0;
+  int64_t duration_ms = 0;
+};
+
 struct Stats {
   int64_t documents = 0;   // live
   int64_t tombstoned = 0;  // deleted, waiting for their Chroma delete
@@ -280,6 +297,7 @@ struct Stats {
   std::string collection;
   std::optional<ChromaState> chroma;
   std::vector<SourceState> sources;  // per source (added with database sources)
+  std::optional<IndexCheck> index_check;  // the canary (at most a minute old), when Chroma answers
 };
 
 struct Failure {
@@ -315,6 +333,7 @@ struct Health {
   std::string chroma_url;
   std::optional<WorkerState> worker;
   std::vector<SourceState> sources;  // configured database sources and their last run
+  std::optional<IndexCheck> index_check;  // a failed canary makes the health degraded
 };
 
 struct ReindexRequest {
@@ -325,6 +344,10 @@ struct ReindexRequest {
   std::string embed_model;
   std::string embed_url;
   int embed_dims = 0;
+  // Rebuild the collection with the current embedder: a fresh collection built beside the
+  // active one, then swapped in (as an embedder switch does). For a vector index that no longer
+  // answers (see IndexCheck); search answers throughout.
+  bool rebuild = false;
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const std::string& phase, const SyncSummary&)> on_progress;
 };
@@ -333,7 +356,8 @@ struct ReindexReport {
   std::string collection;           // active when done
   std::string previous_collection;  // set when a switch happened
   std::string embedder;             // active when done
-  bool switched = false;
+  bool switched = false;  // a new collection is active (embedder switch or rebuild)
+  bool rebuilt = false;   // ... because a rebuild was asked for
   bool dropped_previous = false;
   int64_t documents = 0;
   int64_t chunks = 0;
@@ -356,15 +380,29 @@ struct VerifyReport {
 };
 
 struct VerifyRequest {
-  bool repair = false;  // mark drifted documents pending, delete orphans, sync, verify again
+  // Mark drifted documents pending, delete orphans, sync, verify again; when the index canary
+  // fails, rebuild the collection beside the active one instead (then check again).
+  bool repair = false;
 };
 
 struct VerifyResult {
   VerifyReport before;
   std::optional<SyncSummary> repair;
   std::optional<VerifyReport> after;
-  // True when the index is (now) consistent with SQLite.
-  bool ok() const { return after ? after->consistent() : before.consistent(); }
+  std::optional<IndexCheck> index_check;        // the canary, before any repair
+  std::optional<ReindexReport> rebuild;         // when repair rebuilt the collection
+  std::optional<IndexCheck> index_check_after;  // the canary after the repair
+  // True when the index is (now) consistent with SQLite and answers.
+  bool ok() const {
+    const bool consistent = after ? after->consistent() : before.consistent();
+    const std::optional<IndexCheck>& check = index_check_after ? index_check_after : index_check;
+    return consistent && (!check || check->ok);
+  }
+  // The canary failed (and was not repaired): "index_broken".
+  bool index_broken() const {
+    const std::optional<IndexCheck>& check = index_check_after ? index_check_after : index_check;
+    return check && !check->ok;
+  }
 };
 
 }  // namespace kbindex

@@ -44,6 +44,10 @@ class ApiServer {
   void Stop();
   int port() const { return http_ ? http_->port() : 0; }
 
+  // The routes, for front-ends above this floor to add theirs (MCP's /mcp) before Start(): they
+  // pass the same guard.
+  Router& router() { return router_; }
+
   // One request through the guard and the routes, without a socket (tests, other transports).
   HttpResponse Handle(HttpRequest& request);
 

@@ -57,10 +57,19 @@ std::optional<HttpResponse> Guard(HttpRequest& req, const GuardOptions& o,
   const std::string origin = req.Header("Origin");
   const bool origin_allowed =
       !origin.empty() && std::find(o.cors_origins.begin(), o.cors_origins.end(), origin) != o.cors_origins.end();
+  // A browser page from any other origin is refused outright (not only left without CORS
+  // headers): a "simple" cross-site POST would otherwise still run before the browser hides
+  // the answer. MCP's transport requires it.
+  if (!origin.empty() && !origin_allowed && req.method != "OPTIONS") {
+    res.Error(403, "forbidden_origin", "requests from origin '" + origin.substr(0, 100) + "' are not allowed");
+    return res;
+  }
   if (origin_allowed) {
     cors_headers.emplace_back("Access-Control-Allow-Origin", origin);
     cors_headers.emplace_back("Vary", "Origin");
-    cors_headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    cors_headers.emplace_back("Access-Control-Allow-Headers",
+                              "Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version");
+    cors_headers.emplace_back("Access-Control-Expose-Headers", "Mcp-Session-Id");
     cors_headers.emplace_back("Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS");
   }
   if (req.method == "OPTIONS") {

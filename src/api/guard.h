@@ -1,5 +1,6 @@
 // What every request passes before any route: the Host check (DNS rebinding), CORS for the
-// configured origins only, and the bearer token (every path but the public ones).
+// configured origins only (a request from any other Origin is refused), and the bearer token
+// (every path but the public ones).
 #pragma once
 
 #include <optional>

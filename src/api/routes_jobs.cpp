@@ -50,10 +50,15 @@ void AddJobRoutes(Router& r, ApiContext& ctx) {
         rr.embed_url = v.get<std::string>();
       } else if (k == "dims" && v.is_number_integer() && v.get<int64_t>() >= 8 && v.get<int64_t>() <= 8192) {
         rr.embed_dims = v.get<int>();
+      } else if (k == "rebuild" && v.is_boolean()) {
+        rr.rebuild = v.get<bool>();
       } else {
         return res.Error(400, "invalid_request",
-                         "unknown or invalid field '" + k + "' (allowed: embedder, model, url, dims 8..8192)");
+                         "unknown or invalid field '" + k + "' (allowed: embedder, model, url, dims 8..8192, rebuild)");
       }
+    }
+    if (rr.rebuild && !rr.embedder.empty()) {
+      return res.Error(400, "invalid_request", "rebuild keeps the current embedder: do not name one");
     }
     if (!rr.embedder.empty() && rr.embedder != "hash" && rr.embedder != "ollama" && rr.embedder != "openai") {
       return res.Error(400, "invalid_request", "embedder must be hash, ollama or openai");

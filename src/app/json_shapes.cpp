@@ -15,6 +15,20 @@ json OptTime(const std::optional<int64_t>& t) { return t ? json(FormatIsoTime(*t
 json OptText(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
 json ErrorOrNull(const Status& st) { return st.ok() ? json(nullptr) : json(st.message()); }
 
+json IndexCheckToJson(const kbindex::IndexCheck& c) {
+  json j{{"status", c.ok ? "ok" : "broken"},
+         {"collection", c.collection},
+         {"records", c.records},
+         {"checked", c.checked},
+         {"selfMisses", c.self_misses},
+         {"emptyAnswers", c.empty_answers},
+         {"probeFound", c.probe_found},
+         {"checkedAt", FormatIsoTime(c.checked_at_ms)},
+         {"durationMs", c.duration_ms}};
+  if (!c.ok) j["reason"] = c.reason;
+  return j;
+}
+
 json VerifyReportToJson(const kbindex::VerifyReport& v) {
   const bool converged = v.consistent() && v.unsynced_rows == 0 && v.expected_chunks == v.chroma_chunks;
   return json{{"consistent", v.consistent()},
@@ -69,6 +83,7 @@ json StatsToJson(const kbindex::Stats& s) {
   json sources = json::array();
   for (const auto& src : s.sources) sources.push_back(SourceStateToJson(src));
   j["sources"] = sources;
+  if (s.index_check) j["indexCheck"] = IndexCheckToJson(*s.index_check);
   return j;
 }
 
@@ -174,6 +189,7 @@ json ReindexReportToJson(const kbindex::ReindexReport& r) {
   return json{{"collection", r.collection},
               {"embedder", r.embedder},
               {"switched", r.switched},
+              {"rebuilt", r.rebuilt},
               {"previousCollection", r.previous_collection},
               {"droppedPrevious", r.dropped_previous},
               {"documents", r.documents},
@@ -186,6 +202,10 @@ json VerifyResultToJson(const kbindex::VerifyResult& r) {
   json out{{"before", VerifyReportToJson(r.before)}, {"ok", r.ok()}};
   if (r.repair) out["repair"] = SyncSummaryToJson(*r.repair);
   if (r.after) out["after"] = VerifyReportToJson(*r.after);
+  if (r.index_check) out["indexCheck"] = IndexCheckToJson(*r.index_check);
+  if (r.rebuild) out["rebuild"] = ReindexReportToJson(*r.rebuild);
+  if (r.index_check_after) out["indexCheckAfter"] = IndexCheckToJson(*r.index_check_after);
+  if (r.index_broken()) out["error"] = "index_broken";
   return out;
 }
 
@@ -230,6 +250,7 @@ json HealthToJson(const kbindex::Health& h, bool detailed) {
                            {"lastSuccess", OptTime(src.last_success_ms)}});
   }
   j["sources"] = sources;
+  if (h.index_check) j["indexCheck"] = IndexCheckToJson(*h.index_check);
   return j;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "app/convert.h"
+#include "app/index_check.h"
 #include "sync/reindex.h"
 #include "sync/verifier.h"
 
@@ -45,7 +46,9 @@ Result<kbindex::SyncSummary> RunWorkerPass(Services& s, const WorkerOptions& opt
   KB_ASSIGN_OR_RETURN(VectorStore * vectors, s.Vectors());
   // One worker per database, also for a single pass.
   KB_ASSIGN_OR_RETURN(auto lock, WorkerLock::Acquire(s.config().db_path));
-  RetryWorker worker(s.store(), *engine, *vectors, options);
+  WorkerOptions with_check = options;
+  with_check.after_pass = [&s](const SyncReport& r) { AfterWorkerPass(s, r); };
+  RetryWorker worker(s.store(), *engine, *vectors, with_check);
   return ToPublic(worker.RunOnce());
 }
 
@@ -53,6 +56,9 @@ Result<kbindex::ReindexReport> Reindex(Services& s, const kbindex::ReindexReques
   KB_ASSIGN_OR_RETURN(VectorStore * vectors, s.Vectors());
   KB_ASSIGN_OR_RETURN(SyncEngine * engine, s.Engine());
   Embedder* target = nullptr;
+  if (request.rebuild && !request.embedder.empty()) {
+    return Status::InvalidArgument("a rebuild keeps the current embedder; switching embedders rebuilds anyway");
+  }
   if (!request.embedder.empty()) {
     EmbedderSpec spec = s.ConfiguredEmbedderSpec();
     spec.kind = request.embedder;
@@ -73,7 +79,12 @@ Result<kbindex::ReindexReport> Reindex(Services& s, const kbindex::ReindexReques
   if (request.on_progress) {
     ro.on_progress = [&](const std::string& phase, const SyncReport& r) { request.on_progress(phase, ToPublic(r)); };
   }
-  const bool switching = m.embedder.has_value() && *m.embedder != target->Id();
+  if (request.rebuild && m.embedder.has_value() && *m.embedder != target->Id()) {
+    KB_ASSIGN_OR_RETURN(target, s.EmbedderFor(*m.embedder));  // rebuild what is there
+  }
+  // A rebuild is a switch to the same embedder: the machinery that builds a collection beside
+  // the active one and swaps it in.
+  const bool switching = request.rebuild || (m.embedder.has_value() && *m.embedder != target->Id());
   Result<ReindexReport> r = switching
                                 ? SwitchEmbedder(s.store(), *vectors, *target, s.SyncOptionsFromConfig(), ro)
                                 : ReindexInPlace(s.store(), *vectors, *engine, ro);
@@ -83,6 +94,7 @@ Result<kbindex::ReindexReport> Reindex(Services& s, const kbindex::ReindexReques
   out.previous_collection = r->previous_collection;
   out.embedder = target->Id();
   out.switched = r->switched;
+  out.rebuilt = request.rebuild && r->switched;
   out.dropped_previous = r->dropped_previous;
   out.documents = r->documents;
   out.chunks = r->chunks;
@@ -99,6 +111,23 @@ Result<kbindex::VerifyResult> Verify(Services& s, const kbindex::VerifyRequest& 
   KB_ASSIGN_OR_RETURN(VerifyReport before, kb::Verify(s.store(), *vectors, bound.collection));
   kbindex::VerifyResult out;
   out.before = ToPublic(before, integrity);
+  if (auto check = CheckIndex(s, 0); check.ok()) {
+    out.index_check = *check;
+  } else {
+    return check.status();
+  }
+  if (request.repair && !out.index_check->ok) {
+    // The index itself does not answer: no repair inside it helps (deletes make it worse), so a
+    // fresh collection is built beside it and swapped in; search answers throughout.
+    kbindex::ReindexRequest rebuild;
+    rebuild.rebuild = true;
+    KB_ASSIGN_OR_RETURN(out.rebuild, Reindex(s, rebuild));
+    KB_ASSIGN_OR_RETURN(bound, engine->Bound());
+    KB_ASSIGN_OR_RETURN(VerifyReport after, kb::Verify(s.store(), *vectors, bound.collection));
+    out.after = ToPublic(after, integrity);
+    KB_ASSIGN_OR_RETURN(out.index_check_after, CheckIndex(s, 0));
+    return out;
+  }
   if (request.repair && !before.consistent()) {
     KB_RETURN_IF_ERROR(RepairDrift(s.store(), *vectors, bound.collection, before));
     PassOptions pass;

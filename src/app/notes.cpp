@@ -124,4 +124,30 @@ Result<std::optional<kbindex::Note>> GetNote(Services& s, const std::string& id,
   return std::optional<kbindex::Note>(ToNote(*doc, with_body));
 }
 
+Result<NoteText> ReadNoteText(Services& s, const std::string& id, size_t offset, size_t max_bytes) {
+  KB_RETURN_IF_ERROR(ValidateNoteId(id));
+  if (max_bytes == 0) return Status::InvalidArgument("the range must be at least 1 byte long");
+  KB_ASSIGN_OR_RETURN(auto doc, s.store().Get(id));
+  if (!doc) return Status::NotFound("no note '" + id + "'");
+  if (doc->deleted_at) return Status::NotFound("note '" + id + "' was deleted");
+  NoteText r;
+  r.note = ToNote(*doc, /*with_body=*/false);
+  const std::string& body = doc->body;
+  r.total = body.size();
+  if (offset > r.total) {
+    return Status::InvalidArgument("offset " + std::to_string(offset) + " is past the end of '" + id + "' (" +
+                                   std::to_string(r.total) + " bytes)");
+  }
+  r.offset = utf8::BoundaryAtOrBefore(body, offset);
+  const std::string_view rest = std::string_view(body).substr(r.offset);
+  size_t n = utf8::BoundaryAtOrBefore(rest, max_bytes);
+  if (n == 0 && !rest.empty()) {  // one character longer than the range: return it whole
+    n = 1;
+    while (n < rest.size() && (static_cast<unsigned char>(rest[n]) & 0xC0) == 0x80) ++n;
+  }
+  r.text = std::string(rest.substr(0, n));
+  r.end = r.offset + n;
+  return r;
+}
+
 }  // namespace kb::app

@@ -31,4 +31,20 @@ Result<kbindex::DeleteResult> DeleteNote(Services& s, const std::string& id);
 // deleted_ms set).
 Result<std::optional<kbindex::Note>> GetNote(Services& s, const std::string& id, bool with_body);
 
+// A byte range of a live note's text (for readers that take long notes in parts), cut on UTF-8
+// character boundaries: [offset, end) of total bytes. An offset inside a character moves back to
+// its start; a range of max_bytes ends before the character that would not fit (at least one
+// character is returned).
+struct NoteText {
+  kbindex::Note note;  // without its body
+  std::string text;
+  size_t offset = 0;
+  size_t end = 0;
+  size_t total = 0;
+  bool more() const { return end < total; }
+};
+// NotFound for no note or a deleted one (saying which); InvalidArgument for an offset past the
+// end or max_bytes 0.
+Result<NoteText> ReadNoteText(Services& s, const std::string& id, size_t offset, size_t max_bytes);
+
 }  // namespace kb::app

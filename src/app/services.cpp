@@ -1,5 +1,7 @@
 #include "app/services.h"
 
+#include "app/index_check.h"
+
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -235,7 +237,9 @@ Status Services::StartWorker(const WorkerOptions& options) {
   std::lock_guard lock(mu_);
   if (worker_) return Status::Conflict("the worker is already running");
   KB_ASSIGN_OR_RETURN(worker_lock_, WorkerLock::Acquire(config_.db_path));
-  worker_ = std::make_unique<RetryWorker>(*store_, *engine, *vectors, options);
+  WorkerOptions with_check = options;
+  if (!with_check.after_pass) with_check.after_pass = [this](const SyncReport& r) { AfterWorkerPass(*this, r); };
+  worker_ = std::make_unique<RetryWorker>(*store_, *engine, *vectors, with_check);
   worker_->Start();
   if (!config_.sources.empty()) {
     poller_ = std::make_unique<SourcePoller>(*this);
@@ -272,6 +276,16 @@ void Services::NudgeWorker() {
 void Services::PollSourcesNow() {
   std::lock_guard lock(mu_);
   if (poller_) poller_->Trigger();
+}
+
+std::optional<kbindex::IndexCheck> Services::CachedIndexCheck() {
+  std::lock_guard lock(mu_);
+  return index_check_;
+}
+
+void Services::CacheIndexCheck(const kbindex::IndexCheck& check) {
+  std::lock_guard lock(mu_);
+  index_check_ = check;
 }
 
 Status Services::EnsureApiSource() {

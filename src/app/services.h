@@ -15,6 +15,7 @@
 #include <string>
 
 #include "app/config.h"
+#include "kbindex/types.h"
 #include "embed/embedder.h"
 #include "search/semantic_index.h"
 #include "store/document_store.h"
@@ -102,6 +103,10 @@ class Services {
   // Registers the "api" source once.
   Status EnsureApiSource();
 
+  // The last index canary verdict made in this process (app/index_check.h).
+  std::optional<kbindex::IndexCheck> CachedIndexCheck();
+  void CacheIndexCheck(const kbindex::IndexCheck& check);
+
  private:
   Services(Config config, ServicesOptions options, std::unique_ptr<DocumentStore> store);
   Result<VectorStore*> VectorsLocked();
@@ -127,6 +132,7 @@ class Services {
   std::unique_ptr<RetryWorker> worker_;
   std::unique_ptr<SourcePoller> poller_;
   bool api_source_ = false;
+  std::optional<kbindex::IndexCheck> index_check_;
 };
 
 }  // namespace kb::app

@@ -2,6 +2,7 @@
 
 #include "app/convert.h"
 #include "app/sources.h"
+#include "app/index_check.h"
 #include "store/meta_keys.h"
 
 namespace kb::app {
@@ -36,11 +37,16 @@ Result<kbindex::Stats> GetStats(Services& s) {
     chroma.error = hb.message();
   } else {
     chroma.reachable = true;
+    // The canary first: it writes its probe record when absent, which the count then leaves out.
+    if (auto check = CheckIndex(s, kIndexCheckMaxAgeMs); check.ok()) out.index_check = *check;
     if (auto coll = probe->GetCollection(out.collection); coll.ok() && *coll) {
       if (auto n = probe->Count(**coll); n.ok()) chroma.count = *n;
     } else if (coll.ok()) {
       chroma.count = 0;
     }
+  }
+  if (out.index_check && out.index_check->collection == out.collection && chroma.count && *chroma.count > 0) {
+    --*chroma.count;  // the probe record is kbindex's, not a note's chunk
   }
   out.chroma = chroma;
   KB_ASSIGN_OR_RETURN(out.sources, ListSourceStates(s));
@@ -74,6 +80,12 @@ kbindex::Health CheckHealth(Services& s) {
         if (!st.error.empty()) h.reasons.push_back("source " + st.name + ": " + st.error);
         h.sources.push_back(std::move(st));
       }
+    }
+  }
+  if (h.chroma_ok) {
+    if (auto check = CheckIndex(s, kIndexCheckMaxAgeMs); check.ok()) {
+      h.index_check = *check;
+      if (!check->ok) h.reasons.push_back("index: " + check->reason);
     }
   }
   if (auto w = s.WorkerState()) {

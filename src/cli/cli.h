@@ -92,6 +92,7 @@ int RunFailures(Globals& g, int limit);
 int RunRetry(Globals& g, const std::string& id, bool all);
 struct ReindexArgs {
   std::string embedder;  // switch to this embedder (with model/url/dims from the globals)
+  bool rebuild = false;  // a fresh collection beside the active one, then swapped in
 };
 int RunReindex(Globals& g, const ReindexArgs& args);
 int RunVerify(Globals& g, bool repair);
@@ -108,6 +109,11 @@ struct ServeArgs {
 int RunServe(Globals& g, const ServeArgs& args);
 // "<folder of the database>/api-token"
 std::string DefaultTokenFile(const std::string& db_path);
+struct McpArgs {
+  bool no_worker = false;  // another process runs the worker
+};
+// The MCP server on stdin/stdout until the client closes stdin (or SIGINT/SIGTERM).
+int RunMcp(Globals& g, const McpArgs& args);
 int RunShow(Globals& g, const std::string& id, bool body);
 int RunSkipped(Globals& g, const std::string& source);
 

@@ -8,6 +8,8 @@
 #include "api/token.h"
 #include "cli/cli.h"
 #include "lib/database_internal.h"
+#include "mcp/http_transport.h"
+#include "mcp/tools.h"
 #include "worker/signals.h"
 
 namespace kb::cli {
@@ -50,8 +52,12 @@ int RunServe(Globals& g, const ServeArgs& args) {
   so.cors_origins = args.cors_origins.empty() ? g.options.cors_origins : args.cors_origins;
   so.folders = args.folders.empty() ? g.options.folders : args.folders;
   api::ApiServer server(services, so);
+  // MCP over Streamable HTTP at /mcp, behind the same guard.
+  const mcp::Catalog catalog = mcp::MakeCatalog(services);
+  mcp::HttpTransport mcp_http(catalog);
+  mcp_http.AddRoutes(server.router());
   if (Status st = server.Start(); !st.ok()) return Fail(st);
-  std::printf("kbindex API listening on http://%s:%d (token in %s)\n", so.host.c_str(), server.port(),
+  std::printf("kbindex API listening on http://%s:%d (MCP at /mcp; token in %s)\n", so.host.c_str(), server.port(),
               token_file.c_str());
   std::fflush(stdout);
 

@@ -48,6 +48,13 @@ int RunStats(Globals& g) {
   } else {
     std::printf("chroma      unreachable: %s\n", s.chroma ? Printable(s.chroma->error).c_str() : "");
   }
+  if (s.index_check) {
+    if (s.index_check->ok) {
+      std::printf("index       answers (checked %s)\n", FormatIsoTime(s.index_check->checked_at_ms).c_str());
+    } else {
+      std::printf("index       BROKEN: %s\n", s.index_check->reason.c_str());
+    }
+  }
   return kExitOk;
 }
 

@@ -95,6 +95,7 @@ int RunReindex(Globals& g, const ReindexArgs& args) {
   InstallStopHandler();
   kbindex::ReindexRequest req;
   req.embedder = args.embedder;
+  req.rebuild = args.rebuild;
   req.cancel = &g_stop;
   if (g.interactive && !g.quiet) {
     req.on_progress = [](const std::string& phase, const kbindex::SyncSummary& r) {
@@ -109,7 +110,11 @@ int RunReindex(Globals& g, const ReindexArgs& args) {
   if (g.json) {
     PrintJson(app::ReindexReportToJson(r).dump());
   } else if (!g.quiet) {
-    if (r.switched) {
+    if (r.rebuilt) {
+      std::printf("rebuilt into %s: %lld documents, %lld chunks; old collection %s %s\n", r.collection.c_str(),
+                  static_cast<long long>(r.documents), static_cast<long long>(r.chunks), r.previous_collection.c_str(),
+                  r.dropped_previous ? "dropped" : "not dropped yet (retried later)");
+    } else if (r.switched) {
       std::printf("switched to %s (%s): %lld documents, %lld chunks; old collection %s %s\n", r.collection.c_str(),
                   r.embedder.c_str(), static_cast<long long>(r.documents), static_cast<long long>(r.chunks),
                   r.previous_collection.c_str(), r.dropped_previous ? "dropped" : "not dropped yet (retried later)");
@@ -142,10 +147,25 @@ int RunVerify(Globals& g, bool repair) {
       std::printf("  orphan:  %s\n", Printable(v.orphan_sample[i]).c_str());
     }
   };
+  auto print_check = [&](const char* label, const std::optional<kbindex::IndexCheck>& c) {
+    if (g.json || g.quiet || !c) return;
+    if (c->ok) {
+      std::printf("%s: the index answers (%d self-queries, probe found, %lld ms)\n", label, c->checked,
+                  static_cast<long long>(c->duration_ms));
+    } else {
+      std::printf("%s: index_broken: %s\n", label, c->reason.c_str());
+    }
+  };
   print("verify", result->before);
+  print_check("index check", result->index_check);
+  if (result->rebuild && !g.json && !g.quiet) {
+    std::printf("rebuilt into %s: %lld documents, %lld chunks\n", result->rebuild->collection.c_str(),
+                static_cast<long long>(result->rebuild->documents), static_cast<long long>(result->rebuild->chunks));
+  }
   if (result->after) print("after repair", *result->after);
+  print_check("index check after repair", result->index_check_after);
   if (g.json) PrintJson(app::VerifyResultToJson(*result).dump());
-  if (!result->ok() && !repair && !g.json && !g.quiet) std::printf("run `kbindex verify --repair` to fix the drift\n");
+  if (!result->ok() && !repair && !g.json && !g.quiet) std::printf("run `kbindex verify --repair` to fix it\n");
   return result->ok() ? kExitOk : kExitFailure;
 }
 

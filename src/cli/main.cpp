@@ -134,8 +134,12 @@ int main(int argc, char** argv) {
   auto* reindex = app.add_subcommand(
       "reindex", "re-embed everything in place; with --embedder, switch embedders without downtime");
   bool verify_repair = false;
-  auto* verify = app.add_subcommand("verify", "compare SQLite with Chroma: missing, stale and orphan chunks");
-  verify->add_flag("--repair", verify_repair, "fix what is found, then sync");
+  reindex->add_flag("--rebuild", reindex_args.rebuild,
+                    "build a fresh collection beside the active one and swap it in (a vector index that no "
+                    "longer answers; see verify)");
+  auto* verify = app.add_subcommand(
+      "verify", "compare SQLite with Chroma (missing, stale and orphan chunks) and check that the index answers");
+  verify->add_flag("--repair", verify_repair, "fix what is found (a broken index is rebuilt), then sync");
 
   kb::cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "local HTTP API for the desktop app (runs the worker too)");
@@ -147,6 +151,10 @@ int main(int argc, char** argv) {
       ->check([](const std::string& o) { auto st = kbindex::ValidateCorsOrigin(o); return st.ok() ? std::string() : st.message(); });
   serve->add_option("--interval", serve_args.interval_s, "worker interval in seconds (default 300)");
   serve->add_flag("--no-worker", serve_args.no_worker, "do not run the retry worker (another process does)");
+
+  kb::cli::McpArgs mcp_args;
+  auto* mcp = app.add_subcommand("mcp", "MCP server on stdio for AI assistants (tools: search, get_note, put_note, ...)");
+  mcp->add_flag("--no-worker", mcp_args.no_worker, "do not run the retry worker (another process does)");
 
   std::string skipped_source;
   auto* skipped = app.add_subcommand("skipped", "files the scanner could not index, with the reason");
@@ -202,6 +210,7 @@ int main(int argc, char** argv) {
   if (*sync) return kb::cli::RunSync(g);
   if (*worker) return kb::cli::RunWorker(g, worker_args);
   if (*serve) return kb::cli::RunServe(g, serve_args);
+  if (*mcp) return kb::cli::RunMcp(g, mcp_args);
   if (*failures) return kb::cli::RunFailures(g, failures_limit);
   if (*retry) return kb::cli::RunRetry(g, retry_id, retry_all);
   if (*reindex) return kb::cli::RunReindex(g, reindex_args);

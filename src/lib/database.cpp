@@ -2,6 +2,7 @@
 #include "kbindex/kbindex.h"
 
 #include "app/indexing.h"
+#include "app/index_check.h"
 #include "app/maintenance.h"
 #include "app/notes.h"
 #include "app/search.h"
@@ -99,6 +100,8 @@ Result<SyncSummary> Database::RunWorkerPass() {
 Result<ReindexReport> Database::Reindex(const ReindexRequest& request) {
   return kb::app::Reindex(*rep_->services, request);
 }
+
+Result<IndexCheck> Database::CheckIndex() { return kb::app::CheckIndex(*rep_->services, 0); }
 
 Result<VerifyResult> Database::Verify(const VerifyRequest& request) {
   return kb::app::Verify(*rep_->services, request);

@@ -86,6 +86,12 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
     return resp;
   }
 
+  // Semantic-only hits must clear the embedder's similarity floor: a nearest neighbour is not
+  // necessarily related. (Semantic mode shows the neighbours as they are: that is what it asks.)
+  double floor = -1;
+  if (want_keyword) {
+    if (auto f = semantic_->Floor(); f.ok()) floor = *f;
+  }
   // Reciprocal-rank fusion over document ids.
   std::vector<SearchHit> fused;
   std::unordered_map<std::string, size_t> index;
@@ -107,6 +113,7 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
       h.heading = s.heading;
       continue;
     }
+    if (1.0 - s.distance < floor) continue;
     SearchHit h;
     h.id = s.doc.id;
     h.title = s.doc.title;

@@ -64,6 +64,26 @@ Result<std::pair<CollectionRef, Embedder*>> SemanticIndex::Active(bool refresh) 
   return std::make_pair(*collection_, embedder);
 }
 
+Result<double> SemanticIndex::Floor() {
+  KB_ASSIGN_OR_RETURN(auto active, Active(false));
+  const std::string id = active.second->Id();
+  {
+    std::lock_guard lock(mu_);
+    if (floor_ && floor_->first == id) return floor_->second;
+  }
+  KB_ASSIGN_OR_RETURN(auto stored, store_.GetMeta(meta::kSemanticFloor));
+  std::optional<FloorCalibration> c;
+  if (stored) c = FloorFromJson(*stored);
+  if (!c || c->embedder != id) {
+    KB_ASSIGN_OR_RETURN(FloorCalibration fresh, CalibrateFloor(*active.second));
+    KB_RETURN_IF_ERROR(store_.SetMeta(meta::kSemanticFloor, FloorToJson(fresh)));
+    c = fresh;
+  }
+  std::lock_guard lock(mu_);
+  floor_ = std::make_pair(id, c->floor);
+  return c->floor;
+}
+
 Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query, int k,
                                                        const std::string& source) {
   if (k < 1) return Status::InvalidArgument("k must be at least 1");

@@ -10,6 +10,7 @@
 
 #include "embed/embedder.h"
 #include "scan/chunker.h"
+#include "search/semantic_floor.h"
 #include "store/document_store.h"
 #include "vector/vector_store.h"
 
@@ -39,6 +40,10 @@ class SemanticIndex {
   // nothing was synced yet.
   Result<std::vector<SemanticHit>> Search(const std::string& query, int k, const std::string& source);
 
+  // The similarity floor for semantic-only hybrid hits, calibrated for the active embedder
+  // (search/semantic_floor.h): read from the meta table, or calibrated and recorded there.
+  Result<double> Floor();
+
  private:
   // The active collection and the embedder for it.
   Result<std::pair<CollectionRef, Embedder*>> Active(bool refresh);
@@ -51,6 +56,7 @@ class SemanticIndex {
   std::string configured_collection_;
   std::mutex mu_;
   std::optional<CollectionRef> collection_;
+  std::optional<std::pair<std::string, double>> floor_;  // embedder id, floor; guarded by mu_
 };
 
 // A short single-line excerpt of `text` (at most max_bytes, cut at a UTF-8 boundary).

@@ -116,6 +116,8 @@ class DocumentStore {
   Result<int64_t> BeginSyncRun(const std::string& kind);
   Status FinishSyncRun(const SyncRun& run);
   Result<std::optional<SyncRun>> LastSyncRun();
+  // Tombstones removed from the vector store by passes started at or after `since_ms`.
+  Result<int64_t> DeletedSince(int64_t since_ms);
   Result<std::vector<SyncRun>> RecentSyncRuns(int limit);
   // Makes failed documents due again (attempts reset). `id` empty: all failed documents;
   // `only_exhausted`: only those at or above max_attempts. Returns how many.

@@ -12,5 +12,8 @@ inline constexpr const char* kCollectionBase = "collection_base"; // the configu
 inline constexpr const char* kCollectionVersion = "collection_version";       // N of name__vN
 inline constexpr const char* kCollectionGeneration = "collection_generation"; // bumped per switch
 inline constexpr const char* kCollectionToDrop = "collection_to_drop";        // retired by a switch
+inline constexpr const char* kSemanticFloor = "semantic_floor";  // search/semantic_floor.h, JSON
+inline constexpr const char* kIndexCheck = "index_check";        // the last canary verdict, JSON
+inline constexpr const char* kLastAutoRebuild = "last_auto_rebuild_ms";  // the worker's last rebuild
 
 }  // namespace kb::meta

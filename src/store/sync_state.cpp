@@ -230,6 +230,17 @@ Result<std::optional<SyncRun>> DocumentStore::LastSyncRun() {
   return std::optional<SyncRun>(runs.front());
 }
 
+Result<int64_t> DocumentStore::DeletedSince(int64_t since_ms) {
+  int64_t n = 0;
+  Status st = impl_->Read("reading sync runs", [&](Conn& c) {
+    auto q = c.Stmt("SELECT COALESCE(SUM(deleted), 0) FROM sync_runs WHERE started_at >= ?");
+    q->bind(1, static_cast<int64_t>(since_ms));
+    n = q->executeStep() ? q->getColumn(0).getInt64() : 0;
+  });
+  if (!st.ok()) return st;
+  return n;
+}
+
 Result<std::vector<SyncRun>> DocumentStore::RecentSyncRuns(int limit) {
   std::vector<SyncRun> out;
   Status st = impl_->Read("reading sync runs", [&](Conn& c) {

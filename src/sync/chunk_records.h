@@ -52,6 +52,12 @@ std::string FrontmatterFragment(const std::string& metadata_json);
 std::string ChunkMetadata(const Document& doc, const Chunk& chunk, int position, const std::string& fragment,
                           int copies = 1);
 
+// The id of the canary's probe record (sync/canary.h): not a chunk, never a search result,
+// never an orphan.
+inline constexpr char kProbeId[] = "__kbindex_probe__";
+inline constexpr char kProbeText[] =
+    "kbindex probe record: a fixed text the index canary queries to check that the vector index answers.";
+
 // "<doc id>#<n>"
 std::string ChunkId(const std::string& doc_id, int n);
 // The doc id and chunk number of a ChunkId, or nullopt for an id kbindex did not make.

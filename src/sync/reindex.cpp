@@ -16,6 +16,7 @@ Result<int64_t> SweepOrphans(VectorStore& vectors, const CollectionRef& c,
                              const std::unordered_map<std::string, int>& allowed) {
   std::vector<std::string> orphans;
   KB_RETURN_IF_ERROR(ForEachRecord(vectors, c, false, [&](const std::string& id, const std::string&) {
+    if (id == kProbeId) return;
     const auto parts = SplitChunkId(id);
     const auto it = parts ? allowed.find(parts->first) : allowed.end();
     if (it == allowed.end() || parts->second >= it->second) orphans.push_back(id);

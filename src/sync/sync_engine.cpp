@@ -169,6 +169,27 @@ Result<CollectionBinding> SyncEngine::Bound() {
   return BindLocked();
 }
 
+Result<std::vector<float>> SyncEngine::EnsureProbe() {
+  KB_ASSIGN_OR_RETURN(CollectionBinding b, Bound());
+  GetRequest get;
+  get.ids = {kProbeId};
+  get.include_embeddings = true;
+  KB_ASSIGN_OR_RETURN(GetResult got, vectors_.Get(b.collection, get));
+  const size_t dims = static_cast<size_t>(std::max(b.embedder->Dimensions(), 0));
+  if (!got.ids.empty() && !got.embeddings.empty() && (dims == 0 || got.embeddings[0].size() == dims)) {
+    return std::move(got.embeddings[0]);
+  }
+  const std::string_view text = kProbeText;
+  KB_ASSIGN_OR_RETURN(Embeddings e, b.embedder->Embed(std::span<const std::string_view>(&text, 1)));
+  VectorRecord probe;
+  probe.id = kProbeId;
+  const auto row = e.row(0);
+  probe.embedding.assign(row.begin(), row.end());
+  probe.metadata_json = R"({"kbindex_probe":true})";
+  KB_RETURN_IF_ERROR(vectors_.Upsert(b.collection, std::span<const VectorRecord>(&probe, 1)));
+  return std::move(probe.embedding);
+}
+
 Result<CollectionBinding> SyncEngine::BindLocked() {
   if (shadow()) {
     KB_ASSIGN_OR_RETURN(CollectionRef ref, vectors_.GetOrCreateCollection(options_.shadow_collection));

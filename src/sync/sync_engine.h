@@ -142,6 +142,10 @@ class SyncEngine {
   // errors are per document (and the first one is in the report).
   SyncReport Run(const PassOptions& pass);
 
+  // The index canary's probe record (kProbeId) in the active collection: written (embedded
+  // with the binding's embedder) when absent. Returns its vector.
+  Result<std::vector<float>> EnsureProbe();
+
   const SyncOptions& options() const { return options_; }
 
  private:

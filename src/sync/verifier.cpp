@@ -40,7 +40,7 @@ Result<VerifyReport> Verify(DocumentStore& store, VectorStore& vectors, const Co
     }
     present.emplace(id, std::move(hash));
   }));
-  report.vector_chunks = static_cast<int64_t>(present.size());
+  report.vector_chunks = static_cast<int64_t>(present.size() - present.count(kProbeId));
 
   KB_ASSIGN_OR_RETURN(auto rows, store.ListVectorExpectations());
   report.rows = static_cast<int64_t>(rows.size());
@@ -66,7 +66,7 @@ Result<VerifyReport> Verify(DocumentStore& store, VectorStore& vectors, const Co
     if (drift) report.drifted_documents.push_back(r.id);
   }
   for (const auto& [id, hash] : present) {
-    if (!accounted.count(id)) report.orphans.push_back(id);
+    if (!accounted.count(id) && id != kProbeId) report.orphans.push_back(id);
   }
   // Chunks beyond synced_chunks of a synced row are accounted (hwm) but should be gone:
   // count them as extra vector chunks only; a sync of that row deletes them.
