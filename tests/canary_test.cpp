@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 
 #include "embed/hash_embedder.h"
+#include "app/index_check.h"
+#include "app/maintenance.h"
+#include "app/notes.h"
 #include "support/fake_vector_store.h"
+#include "support/test_services.h"
 #include "sync/chunk_records.h"
 #include "sync/verifier.h"
 #include "util/clock.h"
@@ -119,6 +123,63 @@ TEST_F(CanaryTest, TheProbeIsNeitherAnOrphanNorAChunk) {
   EXPECT_TRUE(v->orphans.empty());
   EXPECT_EQ(v->vector_chunks, 30);
   EXPECT_TRUE(v->converged());
+}
+
+// The worker's policy: an index that answers nothing is rebuilt beside the active one, once; a
+// second failure within the day is reported, not rebuilt again.
+TEST(IndexCheckPolicyTest, TheWorkerRebuildsAnIndexThatAnswersNothingOncePerDay) {
+  FakeVectorStore fake;
+  MisbehavingIndex index{fake};
+  ManualClock clock;
+  Config config;
+  auto s = test::OpenTestServices(index, config, &clock);
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 20; ++i) {
+    kbindex::NoteInput note;
+    note.id = "n" + std::to_string(i);
+    note.body = "note " + std::to_string(i) + " about subject" + std::to_string(i * 13);
+    ASSERT_TRUE(app::PutNote(*s, note).ok());
+  }
+  WorkerOptions wo;
+  ASSERT_TRUE(app::RunWorkerPass(*s, wo).ok());
+  auto healthy = app::LastIndexCheck(*s);
+  ASSERT_TRUE(healthy.has_value()) << "the worker's first pass checks the index";
+  EXPECT_TRUE(healthy->ok) << healthy->reason;
+  EXPECT_EQ(s->store().GetMeta("collection")->value_or("kbindex"), "kbindex");
+
+  index.mode = MisbehavingIndex::Mode::kEmpty;
+  clock.Advance(25 * 3600 * 1000LL);  // a day later: due again
+  ASSERT_TRUE(app::RunWorkerPass(*s, wo).ok());
+  EXPECT_EQ(s->store().GetMeta("collection")->value_or(""), "kbindex__v2") << "rebuilt beside the active one";
+  EXPECT_EQ(fake.Records("kbindex").size(), 0u) << "the broken collection was dropped";
+
+  clock.Advance(3600 * 1000LL);  // still broken an hour later: reported, not rebuilt again
+  ASSERT_TRUE(app::RunWorkerPass(*s, wo).ok());
+  EXPECT_EQ(s->store().GetMeta("collection")->value_or(""), "kbindex__v2");
+  auto last = app::LastIndexCheck(*s);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_FALSE(last->ok);
+}
+
+// Misses without empty answers (many identical notes crowd HNSW) are reported, never rebuilt.
+TEST(IndexCheckPolicyTest, MostlyMissedMatchesAreReportedNotRebuilt) {
+  FakeVectorStore fake;
+  MisbehavingIndex index{fake};
+  ManualClock clock;
+  auto s = test::OpenTestServices(index, Config{}, &clock);
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 20; ++i) {
+    kbindex::NoteInput note;
+    note.id = "n" + std::to_string(i);
+    note.body = "note " + std::to_string(i) + " about subject" + std::to_string(i * 13);
+    ASSERT_TRUE(app::PutNote(*s, note).ok());
+  }
+  index.mode = MisbehavingIndex::Mode::kSomeoneElse;
+  ASSERT_TRUE(app::RunWorkerPass(*s, WorkerOptions{}).ok());
+  auto last = app::LastIndexCheck(*s);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_FALSE(last->ok);
+  EXPECT_EQ(s->store().GetMeta("collection")->value_or("kbindex"), "kbindex");
 }
 
 }  // namespace

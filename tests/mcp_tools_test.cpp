@@ -214,10 +214,11 @@ TEST_F(McpToolsTest, SyncReportsProgressWhenAsked) {
       [&](const json& n) { sent.push_back(n); });
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)["result"]["structuredContent"]["synced"], 3);
-  ASSERT_GE(sent.size(), 2u);
+  // "starting" at once; the final figures come in the result, not in a notification racing it.
+  ASSERT_GE(sent.size(), 1u);
   EXPECT_EQ(sent.front()["params"]["progress"], 0);
-  EXPECT_EQ(sent.back()["params"]["progress"], 3);
-  EXPECT_EQ(sent.back()["params"]["progressToken"], 5);
+  EXPECT_EQ(sent.front()["params"]["progressToken"], 5);
+  for (const auto& n : sent) EXPECT_LT(n["params"]["progress"].get<double>(), 3);
 }
 
 TEST(McpNoteUriTest, RoundTrips) {

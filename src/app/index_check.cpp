@@ -104,6 +104,14 @@ void AfterWorkerPass(Services& s, const SyncReport& pass) {
     return;
   }
   if (check->ok) return;
+  if (check->empty_answers == 0) {
+    // Misses without empty answers: most often many identical notes (the same vector in many
+    // records crowds Chroma's HNSW), which a rebuild would recreate. Reported, not rebuilt.
+    spdlog::error("the vector index misses most exact matches; if semantic search misses notes, run "
+                  "kbindex reindex --rebuild (many identical notes cause this too, and a rebuild does not "
+                  "change that)");
+    return;
+  }
   auto last_rebuild = s.store().GetMeta(meta::kLastAutoRebuild);
   if (last_rebuild.ok() && last_rebuild->has_value() &&
       now - std::stoll(**last_rebuild) < kAutoRebuildIntervalMs) {

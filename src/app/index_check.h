@@ -26,8 +26,9 @@ Result<kbindex::IndexCheck> CheckIndex(Services& s, int64_t max_age_ms);
 std::optional<kbindex::IndexCheck> LastIndexCheck(Services& s);
 
 // The worker's hook after a pass: checks the index once a day and after large deletes; a broken
-// index is logged and rebuilt beside the active one (at most once a day, so a Chroma that keeps
-// breaking is reported, not rebuilt in a loop).
+// index is logged, and one that answers nothing is rebuilt beside the active one (at most once a
+// day, so a Chroma that keeps breaking is reported, not rebuilt in a loop). Mostly-missed exact
+// matches alone are reported only: many identical notes cause them, and a rebuild would too.
 void AfterWorkerPass(Services& s, const SyncReport& pass);
 
 }  // namespace kb::app

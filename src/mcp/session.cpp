@@ -330,15 +330,31 @@ json Session::CallTool(const Message& m, const std::atomic<bool>& cancelled, con
       token = *t;
     }
   }
-  auto last = std::make_shared<double>(-1);
-  ctx.progress = [token, notify, last, &cancelled](double progress, std::optional<double> total,
-                                                   const std::string& message) {
-    if (token.is_null() || !notify || progress <= *last || cancelled.load()) return;
-    *last = progress;
+  // The first notification goes out at once; each later one waits for the next, and the last is
+  // dropped (the result carries the final figures). A notification written right before the
+  // response can reach a client in the same read as it, and the official SDK handles
+  // notifications a tick after responses: it would find the request finished ("unknown token").
+  struct ProgressState {
+    double last = -1;
+    bool sent_first = false;
+    std::optional<json> held;
+  };
+  auto state = std::make_shared<ProgressState>();
+  ctx.progress = [token, notify, state, &cancelled](double progress, std::optional<double> total,
+                                                    const std::string& message) {
+    if (token.is_null() || !notify || progress <= state->last || cancelled.load()) return;
+    state->last = progress;
     json p{{"progressToken", token}, {"progress", progress}};
     if (total) p["total"] = *total;
     if (!message.empty()) p["message"] = message;
-    notify(MakeNotification("notifications/progress", std::move(p)));
+    json n = MakeNotification("notifications/progress", std::move(p));
+    if (!state->sent_first) {
+      state->sent_first = true;
+      notify(n);
+      return;
+    }
+    if (state->held) notify(*state->held);
+    state->held = std::move(n);
   };
 
   ToolResult r;
