@@ -81,6 +81,12 @@ class KBINDEX_EXPORT Database {
   void StopWatching();
   // The watcher's state when it runs in this process (GetStats shows any process's).
   std::optional<WatchState> GetWatchState();
+  // ---- database sources (Options::sources: another application's SQLite file or PostgreSQL)
+  // Reads the source (full, incremental, outbox, or one item) into SQLite through the same
+  // writes as a folder scan, then syncs. Problems with the source (unreachable, safety valve)
+  // are in the report and leave everything indexed from it as it was. NotFound for a source
+  // that is not configured.
+  Result<SourceReport> IndexSource(const SourceIndexRequest& request);
 
   // ---- search
   // Keyword (bm25 over title and body), semantic (Chroma) or hybrid (both, fused). Only live

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kbindex/export.h"
+#include "kbindex/source_options.h"
 #include "kbindex/status.h"
 
 namespace kbindex {
@@ -66,6 +67,7 @@ struct Options {
   std::vector<std::string> cors_origins;
   std::vector<std::string> folders;  // what `POST /v1/index` (and `kbindex index` without
                                      // arguments) scans
+  std::vector<DatabaseSource> sources;  // databases read as sources (source_options.h)
 
   // Folder watching (kbindex watch, serve --watch).
   int watch_quiet_ms = 100;   // a file is indexed once untouched this long (sooner once closed)

@@ -144,6 +144,69 @@ struct IndexReport {
   }
 };
 
+// ---------------------------------------------------------------- database sources
+
+// Read a configured database source (Options::sources) into SQLite, then sync.
+struct SourceIndexRequest {
+  std::string source;  // the source's name
+  std::string mode;    // "" (the source's configured mode) | full | incremental | outbox
+  std::string item;    // one row id: read that row and apply it (mode is then ignored)
+  bool allow_mass_delete = false;  // let a full read remove more than 90% of the source
+  bool sync = true;                // false: write SQLite only (sync later)
+  std::function<void(const IndexProgress&)> on_progress;  // phase "read": folder = source name
+  const std::atomic<bool>* cancel = nullptr;  // finish the page in hand, then return
+};
+
+struct SourceReport {
+  std::string source;
+  std::string kind;      // sqlite | postgres
+  std::string location;  // where the rows come from, never with credentials
+  std::string mode;      // full | incremental | outbox | item (a first run is always full)
+  int64_t rows = 0;      // rows read
+  int64_t events = 0;    // outbox events read
+  int64_t added = 0;
+  int64_t changed = 0;
+  int64_t restored = 0;
+  int64_t unchanged = 0;
+  int64_t removed = 0;
+  std::vector<SkippedFile> skipped;  // rows that could not be indexed (path: the row id)
+  std::optional<int64_t> watermark_ms;  // incremental: largest updated_at applied
+  std::optional<int64_t> event_cursor;  // outbox: events up to here are applied or awaited
+  int64_t awaited_event_ranges = 0;     // outbox: ranges of event ids not committed yet
+  // Not ok: the source was not (fully) read: unreachable, safety valve, stopped. What was read
+  // before stays written; nothing is removed and no watermark moves past what was written.
+  Status status;
+  std::optional<SyncSummary> sync;  // the sync pass that followed, when it ran
+  Status sync_status;               // why there was no sync (Chroma unavailable)
+  bool ok() const { return status.ok() && sync_status.ok() && (!sync || (sync->failed == 0 && !sync->stopped)); }
+};
+
+// One source as `stats` shows it: every source (folders, the API, databases) with its document
+// counts; database sources also with how far they have been read and how their last run went.
+struct SourceState {
+  std::string name;
+  std::string kind;      // folder | api | sqlite | postgres
+  std::string location;  // a folder's root, or the database (never with credentials)
+  int64_t documents = 0;
+  int64_t tombstoned = 0;
+  int64_t synced = 0;
+  int64_t pending = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;
+  // Database sources only.
+  bool configured = false;  // in this configuration's sources
+  std::string mode;         // the mode the worker runs
+  int interval_s = 0;       // the worker's poll interval
+  std::optional<int64_t> last_run_ms;
+  std::optional<int64_t> last_success_ms;
+  std::optional<int64_t> last_full_ms;
+  std::string error;  // why the last run failed (empty when it succeeded)
+  std::optional<int64_t> error_since_ms;
+  std::optional<int64_t> watermark_ms;
+  std::optional<int64_t> event_cursor;
+  int64_t awaited_event_ranges = 0;
+};
+
 // ---------------------------------------------------------------- search
 
 enum class SearchMode { kKeyword, kSemantic, kHybrid };
@@ -273,6 +336,7 @@ struct Stats {
   std::string embedder;
   std::string collection;
   std::optional<ChromaState> chroma;
+  std::vector<SourceState> sources;  // per source (added with database sources)
   std::optional<IndexCheck> index_check;  // the canary (at most a minute old), when Chroma answers
   std::optional<WatchState> watch;  // when a watcher ever ran on this database
 };
@@ -309,6 +373,7 @@ struct Health {
   std::string chroma_error;
   std::string chroma_url;
   std::optional<WorkerState> worker;
+  std::vector<SourceState> sources;  // configured database sources and their last run
   std::optional<IndexCheck> index_check;  // a failed canary makes the health degraded
   std::optional<WatchState> watch;  // when a watcher ever ran on this database
 };

@@ -4,6 +4,7 @@
 #include "app/indexing.h"
 #include "app/json_shapes.h"
 #include "app/maintenance.h"
+#include "app/sources.h"
 
 namespace kb::api {
 
@@ -76,7 +77,51 @@ void AddJobRoutes(Router& r, ApiContext& ctx) {
     }));
   });
 
-  r.Add("POST", "/v1/index", [&ctx](const HttpRequest&, HttpResponse& res) {
+  // Body: empty (the configured folders), or {"source": NAME, "mode"?: full|incremental|outbox,
+  // "item"?: ROW_ID, "allowMassDelete"?: bool} for a database source.
+  r.Add("POST", "/v1/index", [&ctx](const HttpRequest& req, HttpResponse& res) {
+    auto body = ParseBody(req, res);
+    if (!body) return;
+    if (!body->is_object()) return res.Error(400, "invalid_json", "the body must be a JSON object or empty");
+    if (body->contains("source")) {
+      kbindex::SourceIndexRequest sr;
+      for (const auto& [k, v] : body->items()) {
+        if (k == "source" && v.is_string()) {
+          sr.source = v.get<std::string>();
+        } else if (k == "mode" && v.is_string() &&
+                   (v == "full" || v == "incremental" || v == "outbox" || v == "")) {
+          sr.mode = v.get<std::string>();
+        } else if (k == "item" && v.is_string() && !v.get<std::string>().empty()) {
+          sr.item = v.get<std::string>();
+        } else if (k == "allowMassDelete" && v.is_boolean()) {
+          sr.allow_mass_delete = v.get<bool>();
+        } else {
+          return res.Error(400, "invalid_request",
+                           "unknown or invalid field '" + k +
+                               "' (allowed: source, mode full|incremental|outbox, item, allowMassDelete)");
+        }
+      }
+      const bool configured = std::any_of(ctx.services.config().sources.begin(), ctx.services.config().sources.end(),
+                                          [&](const auto& s) { return s.name == sr.source; });
+      if (!configured) return res.Error(404, "not_found", "no database source named '" + sr.source + "' is configured");
+      return Accepted(res, ctx.jobs.Submit("index", "index-source " + body->dump(),
+                                           [&ctx, sr](const JobManager::Progress& progress) -> Result<json> {
+        kbindex::SourceIndexRequest request = sr;
+        request.cancel = &ctx.jobs.stopping();
+        request.on_progress = [&](const kbindex::IndexProgress& p) {
+          if (p.phase == "read") {
+            progress(json{{"phase", "read"}, {"source", p.folder}, {"rows", p.files}, {"written", p.written}});
+          } else {
+            json j = app::SyncSummaryToJson(p.sync);
+            j["phase"] = "sync";
+            progress(j);
+          }
+        };
+        KB_ASSIGN_OR_RETURN(kbindex::SourceReport report, app::IndexSource(ctx.services, request));
+        return app::SourceReportToJson(report);
+      }));
+    }
+    if (!body->empty()) return res.Error(400, "invalid_request", "to index a database source, give {\"source\": NAME}");
     if (ctx.folders.empty()) {
       return res.Error(400, "no_folders",
                        "no folders are configured (kbindex serve --folder DIR, or \"folders\" in the config file)");

@@ -2,6 +2,7 @@
 #include "util/files.h"
 #include "util/json.h"
 #include "util/status.h"
+#include "app/source_config.h"
 
 #include <sys/stat.h>
 
@@ -130,6 +131,11 @@ Result<Options> LoadOptions(const std::string& file) {
         else if (key == "folders") c.folders = v.get<std::vector<std::string>>();
         else if (key == "watch_quiet_ms") c.watch_quiet_ms = v.get<int>();
         else if (key == "watch_reconcile_s") c.watch_reconcile_s = v.get<int>();
+        else if (key == "sources") {
+          if (Status listed = kb::app::ParseDatabaseSources(v, &c.sources); !listed.ok()) {
+            return listed.WithContext("config file " + path);
+          }
+        }
         else return Status::InvalidArgument("config file " + path + ": unknown setting '" + key + "'");
       }
     } catch (const json::exception& e) {
@@ -224,7 +230,7 @@ Status ValidateOptions(const Options& c) {
       !std::isalnum(static_cast<unsigned char>(c.collection.back()))) {
     return Status::InvalidArgument("collection name must start and end with a letter or digit");
   }
-  return Status::Ok();
+  return kb::app::ValidateDatabaseSources(c.sources);
 }
 
 }  // namespace kbindex

@@ -2,7 +2,8 @@
 // kill itself with SIGKILL (no cleanup, like a power cut for the process) the n-th time it
 // reaches <point>. Points: scan-commit (after a scanner batch is committed), before-send
 // (documents claimed, nothing sent), before-mark (Chroma replied, outcome not yet recorded),
-// after-mark (outcome recorded). Unset: no effect. Only the tests set it.
+// after-mark (outcome recorded), source-commit (a page of a database source's rows committed),
+// source-progress (a database source's watermark or outbox cursor recorded). Unset: no effect. Only the tests set it.
 #pragma once
 
 #include <string>

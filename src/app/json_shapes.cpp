@@ -80,6 +80,9 @@ json StatsToJson(const kbindex::Stats& s) {
     if (!s.chroma->error.empty()) c["error"] = s.chroma->error;
     j["chroma"] = c;
   }
+  json sources = json::array();
+  for (const auto& src : s.sources) sources.push_back(SourceStateToJson(src));
+  j["sources"] = sources;
   if (s.index_check) j["indexCheck"] = IndexCheckToJson(*s.index_check);
   if (s.watch) j["watch"] = WatchStateToJson(*s.watch);
   return j;
@@ -239,6 +242,15 @@ json HealthToJson(const kbindex::Health& h, bool detailed) {
   j["sqlite"] = sqlite;
   j["chroma"] = chroma;
   j["worker"] = h.worker ? WorkerStateToJson(*h.worker) : json{{"running", false}};
+  json sources = json::array();
+  for (const auto& src : h.sources) {
+    sources.push_back(json{{"name", src.name},
+                           {"ok", src.error.empty()},
+                           {"error", src.error.empty() ? json(nullptr) : json(src.error)},
+                           {"errorSince", OptTime(src.error_since_ms)},
+                           {"lastSuccess", OptTime(src.last_success_ms)}});
+  }
+  j["sources"] = sources;
   if (h.index_check) j["indexCheck"] = IndexCheckToJson(*h.index_check);
   j["watch"] = h.watch ? WatchStateToJson(*h.watch) : json{{"running", false}};
   return j;
@@ -268,6 +280,47 @@ json WatchStateToJson(const kbindex::WatchState& w) {
               {"lastChange", OptTime(w.last_change_ms)},
               {"lastError", w.last_error.empty() ? json(nullptr) : json(w.last_error)},
               {"updated", OptTime(w.updated_ms)}};
+}
+
+json SourceStateToJson(const kbindex::SourceState& s) {
+  json j{{"name", s.name},          {"kind", s.kind},           {"location", s.location},
+         {"documents", s.documents}, {"tombstoned", s.tombstoned}, {"synced", s.synced},
+         {"pending", s.pending},     {"failed", s.failed},       {"skipped", s.skipped}};
+  if (s.kind == "sqlite" || s.kind == "postgres") {
+    j["configured"] = s.configured;
+    j["mode"] = s.mode.empty() ? json(nullptr) : json(s.mode);
+    j["intervalSeconds"] = s.interval_s ? json(s.interval_s) : json(nullptr);
+    j["status"] = !s.error.empty() ? "error" : s.last_success_ms ? "ok" : "never";
+    j["error"] = s.error.empty() ? json(nullptr) : json(s.error);
+    j["errorSince"] = OptTime(s.error_since_ms);
+    j["lastRun"] = OptTime(s.last_run_ms);
+    j["lastSuccess"] = OptTime(s.last_success_ms);
+    j["lastFull"] = OptTime(s.last_full_ms);
+    j["watermark"] = OptTime(s.watermark_ms);
+    j["eventCursor"] = s.event_cursor ? json(*s.event_cursor) : json(nullptr);
+    j["awaitedEventRanges"] = s.awaited_event_ranges;
+  }
+  return j;
+}
+
+json SourceReportToJson(const kbindex::SourceReport& r) {
+  json skipped = json::array();
+  for (const auto& s : r.skipped) skipped.push_back(SkippedToJson(s));
+  json read{{"source", r.source},   {"kind", r.kind},         {"location", r.location},
+            {"mode", r.mode},       {"rows", r.rows},         {"events", r.events},
+            {"added", r.added},     {"changed", r.changed},   {"restored", r.restored},
+            {"unchanged", r.unchanged}, {"removed", r.removed}, {"skipped", skipped},
+            {"watermark", OptTime(r.watermark_ms)},
+            {"eventCursor", r.event_cursor ? json(*r.event_cursor) : json(nullptr)},
+            {"awaitedEventRanges", r.awaited_event_ranges}};
+  if (!r.status.ok()) read["error"] = r.status.message();
+  json out{{"source", read}};
+  if (r.sync) {
+    out["sync"] = SyncSummaryToJson(*r.sync);
+  } else if (!r.sync_status.ok()) {
+    out["sync"] = json{{"error", r.sync_status.message()}};
+  }
+  return out;
 }
 
 }  // namespace kb::app

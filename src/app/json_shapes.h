@@ -25,6 +25,8 @@ nlohmann::json PutResultToJson(const kbindex::PutResult& r);
 nlohmann::json DeleteResultToJson(const kbindex::DeleteResult& r);
 nlohmann::json WorkerStateToJson(const kbindex::WorkerState& w);
 nlohmann::json WatchStateToJson(const kbindex::WatchState& w);
+nlohmann::json SourceStateToJson(const kbindex::SourceState& s);
+nlohmann::json SourceReportToJson(const kbindex::SourceReport& r);
 // `detailed`: with SQLite/Chroma/worker details (for a caller holding the token); otherwise
 // only the status.
 nlohmann::json HealthToJson(const kbindex::Health& h, bool detailed);

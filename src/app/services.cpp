@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "app/crash_points.h"
+#include "app/source_poller.h"
 #include "util/files.h"
 #include "vector/chroma_client.h"
 #include "vector/local_chroma.h"
@@ -240,17 +241,24 @@ Status Services::StartWorker(const WorkerOptions& options) {
   if (!with_check.after_pass) with_check.after_pass = [this](const SyncReport& r) { AfterWorkerPass(*this, r); };
   worker_ = std::make_unique<RetryWorker>(*store_, *engine, *vectors, with_check);
   worker_->Start();
+  if (!config_.sources.empty()) {
+    poller_ = std::make_unique<SourcePoller>(*this);
+    poller_->Start();
+  }
   return Status::Ok();
 }
 
 void Services::StopWorker() {
   std::unique_ptr<RetryWorker> worker;
   std::unique_ptr<WorkerLock> lock_file;
+  std::unique_ptr<SourcePoller> poller;
   {
     std::lock_guard lock(mu_);
     worker = std::move(worker_);
     lock_file = std::move(worker_lock_);
+    poller = std::move(poller_);
   }
+  if (poller) poller->Stop();  // first: its page in hand may nudge the worker
   if (worker) worker->Stop();  // outside mu_: the batch in hand may need the store
 }
 
@@ -263,6 +271,11 @@ std::optional<WorkerStatus> Services::WorkerState() {
 void Services::NudgeWorker() {
   std::lock_guard lock(mu_);
   if (worker_) worker_->Trigger();
+}
+
+void Services::PollSourcesNow() {
+  std::lock_guard lock(mu_);
+  if (poller_) poller_->Trigger();
 }
 
 std::optional<kbindex::IndexCheck> Services::CachedIndexCheck() {

@@ -31,6 +31,8 @@ class LocalChroma;
 
 namespace kb::app {
 
+class SourcePoller;
+
 // Test seams.
 struct ServicesOptions {
   VectorStore* vectors = nullptr;  // use this instead of Chroma (not owned; also the probe)
@@ -87,13 +89,16 @@ class Services {
   SyncOptions SyncOptionsFromConfig() const;
 
   // The retry worker. Start takes the database's worker lock (Conflict when another process or
-  // Services holds it) and runs a pass at once, then one per interval.
+  // Services holds it) and runs a pass at once, then one per interval. With database sources
+  // configured, their poller (source_poller.h) runs beside it, started and stopped with it.
   Status StartWorker(const WorkerOptions& options);
   void StopWorker();
   // The running worker's state, or nullopt when none runs in this process.
   std::optional<WorkerStatus> WorkerState();
   // After a write that made documents pending: the worker (if running) passes soon.
   void NudgeWorker();
+  // The source poller (if running) polls every database source now.
+  void PollSourcesNow();
 
   // Registers the "api" source once.
   Status EnsureApiSource();
@@ -125,6 +130,7 @@ class Services {
   std::unique_ptr<SemanticIndex> semantic_;
   std::unique_ptr<WorkerLock> worker_lock_;
   std::unique_ptr<RetryWorker> worker_;
+  std::unique_ptr<SourcePoller> poller_;
   bool api_source_ = false;
   std::optional<kbindex::IndexCheck> index_check_;
 };

@@ -1,6 +1,7 @@
 #include "app/state.h"
 
 #include "app/convert.h"
+#include "app/sources.h"
 #include "app/index_check.h"
 #include "app/watching.h"
 #include "store/meta_keys.h"
@@ -50,6 +51,7 @@ Result<kbindex::Stats> GetStats(Services& s) {
   }
   out.chroma = chroma;
   out.watch = ReadWatchState(s);
+  KB_ASSIGN_OR_RETURN(out.sources, ListSourceStates(s));
   return out;
 }
 
@@ -71,6 +73,17 @@ kbindex::Health CheckHealth(Services& s) {
     h.chroma_ok = true;
   }
   if (!h.chroma_ok) h.reasons.push_back("chroma: " + h.chroma_error);
+  // Database sources whose last run failed (unreachable, ...): recorded by whichever process ran
+  // them, so a worker in another process is seen too.
+  if (!s.config().sources.empty()) {
+    if (auto states = ListSourceStates(s); states.ok()) {
+      for (auto& st : *states) {
+        if (!st.configured) continue;
+        if (!st.error.empty()) h.reasons.push_back("source " + st.name + ": " + st.error);
+        h.sources.push_back(std::move(st));
+      }
+    }
+  }
   if (h.chroma_ok) {
     if (auto check = CheckIndex(s, kIndexCheckMaxAgeMs); check.ok()) {
       h.index_check = *check;

@@ -51,7 +51,22 @@ struct IndexArgs {
   std::string source;
   bool allow_mass_delete = false;
   bool no_sync = false;
+  // Database sources: the mode of this run, or one row.
+  bool full = false;
+  bool incremental = false;
+  bool outbox = false;
+  std::string item;
+  // A database source given by flags instead of the config file (named by --source).
+  std::string sqlite_path;
+  std::string postgres_conninfo;
+  std::string table;
+  std::string query;
+  std::vector<std::string> columns;  // role=column: id, title, body, updated_at, deleted, deleted_at, meta
+  std::string outbox_table;
 };
+// Adds the database source the flags describe (if they describe one) to `options`. A usage
+// error (message printed) returns false.
+bool AddSourceFromFlags(const IndexArgs& args, kbindex::Options& options);
 int RunIndex(Globals& g, const IndexArgs& args);
 
 struct SearchArgs {

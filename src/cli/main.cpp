@@ -82,6 +82,19 @@ int main(int argc, char** argv) {
   index->add_flag("--allow-mass-delete", index_args.allow_mass_delete,
                   "allow a scan to remove more than 90% of a source's documents");
   index->add_flag("--no-sync", index_args.no_sync, "only write SQLite; sync later");
+  // Database sources ("sources" in the config file, or defined by the flags below).
+  index->add_flag("--full", index_args.full, "database source: read every row, remove what is gone");
+  index->add_flag("--incremental", index_args.incremental, "database source: rows changed since the watermark");
+  index->add_flag("--outbox", index_args.outbox, "database source: events after the last one applied");
+  index->add_option("--item", index_args.item, "database source: read this one row (by id) and apply it");
+  index->add_option("--sqlite", index_args.sqlite_path, "define the --source: a SQLite file (read-only)");
+  index->add_option("--postgres", index_args.postgres_conninfo,
+                    "define the --source: a PostgreSQL conninfo (prefer conninfo_env in the config: argv is visible)");
+  index->add_option("--table", index_args.table, "the source's table");
+  index->add_option("--query", index_args.query, "the source's SELECT (instead of --table)");
+  index->add_option("--column", index_args.columns,
+                    "ROLE=COLUMN, roles id, title, body, updated_at, deleted, deleted_at, meta (repeatable)");
+  index->add_option("--outbox-table", index_args.outbox_table, "the source's outbox table");
 
   kb::cli::SearchArgs search_args;
   auto* search = app.add_subcommand("search", "search notes");
@@ -200,6 +213,7 @@ int main(int argc, char** argv) {
   if (store_text) g.options.store_text = true;
   if (max_attempts > 0) g.options.max_attempts = max_attempts;
   if (backoff_ms >= 0) g.options.backoff_base_ms = backoff_ms;
+  if (*index && !kb::cli::AddSourceFromFlags(index_args, g.options)) return kb::cli::kExitUsage;
   if (auto st = kbindex::ValidateOptions(g.options); !st.ok()) {
     std::fprintf(stderr, "kbindex: %s\n", st.message().c_str());
     return kb::cli::kExitUsage;

@@ -10,6 +10,7 @@
 #include "app/notes.h"
 #include "app/search.h"
 #include "app/services.h"
+#include "app/sources.h"
 #include "app/state.h"
 #include "lib/database_internal.h"
 #include "watch/folder_watch.h"
@@ -79,6 +80,10 @@ std::optional<WatchState> Database::GetWatchState() {
   std::lock_guard lock(rep_->watch_mu);
   if (!rep_->watch) return std::nullopt;
   return rep_->watch->state();
+}
+
+Result<SourceReport> Database::IndexSource(const SourceIndexRequest& request) {
+  return kb::app::IndexSource(*rep_->services, request);
 }
 
 Result<SearchResults> Database::Search(const SearchRequest& request) {

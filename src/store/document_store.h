@@ -168,6 +168,31 @@ class DocumentStore {
   // result is true.
   Result<bool> RecordCollectionBinding(const CollectionBindingRecord& record);
 
+  // --- database sources (app::IndexSource; source_state.cpp) ---
+  // Registers a database source of `kind` ("sqlite" | "postgres"), or updates its kind.
+  // Conflict when the name belongs to a folder or to the API.
+  Status EnsureDatabaseSource(const std::string& name, const std::string& kind);
+  // Id, content hash and liveness of every row of `source`.
+  Result<std::vector<IdState>> LoadIdStates(const std::string& source);
+  // Adds (or replaces) skipped entries of `source` and drops the entries of `cleared` paths.
+  Status UpdateSkipped(const std::string& source, std::span<const SkippedFile> add,
+                       std::span<const std::string> cleared);
+  // Progress and last run of one source (empty values when it never ran), or of all.
+  Result<SourceProgress> GetSourceProgress(const std::string& source);
+  Result<std::vector<SourceProgress>> ListSourceProgress();
+  // Records how far a source has been applied. Only after the documents it covers committed:
+  // then a crash can make a run read something again, never skip it.
+  Status SaveSourceProgress(const std::string& source, const SourceProgressUpdate& update);
+  // Records the outcome of a run (error kept until a run succeeds).
+  Status RecordSourceRun(const std::string& source, const SourceRunRecord& run);
+  // One run per source at a time, across processes: takes the source's lease for `token` until
+  // `until_ms` when it is free, expired, or held by a process that no longer exists (true), or
+  // not (false). Taking it again with the same token extends it.
+  Result<bool> AcquireSourceLease(const std::string& source, const std::string& token, int64_t until_ms);
+  Status ReleaseSourceLease(const std::string& source, const std::string& token);
+  // Documents and skipped entries per source, with each source's kind.
+  Result<std::vector<SourceCounts>> CountBySource();
+
   // --- meta key/value ---
   Result<std::optional<std::string>> GetMeta(const std::string& key);
   Status SetMeta(const std::string& key, const std::string& value);

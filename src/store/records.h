@@ -87,7 +87,7 @@ struct FileState {
 
 struct SourceInfo {
   std::string name;
-  std::string kind;  // "folder" | "api"
+  std::string kind;  // "folder" | "api" | "sqlite" | "postgres"
   std::optional<std::string> root;
   int64_t created_at = 0;
   std::optional<int64_t> last_scan_at;
@@ -213,6 +213,65 @@ struct CollectionBindingRecord {
   std::string collection_base;  // recorded when none is
   std::string embedder;         // recorded (with its dimensions, when > 0) when none is
   int embedder_dims = 0;
+};
+
+// ---- database sources (SQLite files and PostgreSQL tables of other applications)
+
+// What a database source needs to know about a document it wrote, without reading its text.
+struct IdState {
+  std::string id;
+  std::string content_hash;
+  bool live = false;
+};
+
+// Outbox event ids that were skipped over (their transactions had not committed yet, or rolled
+// back): read again on every run until they appear or `first_seen_ms` is older than the wait.
+struct EventGap {
+  int64_t lo = 0;
+  int64_t hi = 0;
+  int64_t first_seen_ms = 0;
+};
+
+// How far a database source has been applied, and how its last run went.
+struct SourceProgress {
+  std::string source;
+  std::optional<int64_t> watermark_ms;  // incremental: largest updated_at applied
+  std::optional<int64_t> event_cursor;  // outbox: every event up to here applied or in a gap
+  std::vector<EventGap> event_gaps;
+  std::optional<int64_t> last_run_at;
+  std::string last_mode;
+  std::optional<int64_t> last_ok_at;
+  std::optional<int64_t> last_full_at;
+  std::optional<std::string> last_error;  // set while the source is failing
+  std::optional<int64_t> error_since;
+};
+
+// A progress step; unset fields are left as they are.
+struct SourceProgressUpdate {
+  std::optional<int64_t> watermark_ms;
+  std::optional<int64_t> event_cursor;
+  std::optional<std::vector<EventGap>> event_gaps;
+};
+
+// The outcome of one run of a database source.
+struct SourceRunRecord {
+  std::string mode;   // full | incremental | outbox | item
+  bool ok = true;
+  std::string error;  // when !ok; must not hold credentials
+  bool complete_full = false;  // a full read that reached the end
+};
+
+// Documents of one source by state (stats per source).
+struct SourceCounts {
+  std::string source;
+  std::string kind;
+  std::optional<std::string> root;
+  int64_t live = 0;
+  int64_t tombstoned = 0;
+  int64_t synced = 0;
+  int64_t pending = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;
 };
 
 }  // namespace kb

@@ -38,7 +38,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ -n "$(field Maintainer)" ] || fail "no Maintainer"
 grep -q "SQLite FTS5" <<<"$(field Description)" || fail "the Description does not say what kbindex is"
 depends="$(field Depends)"
-for want in "nodejs" "npm" "libc6 (>=" "libstdc++6 (>=" "libsqlite3-0"; do
+for want in "nodejs" "npm" "libc6 (>=" "libstdc++6 (>=" "libsqlite3-0" "libpq5"; do
   grep -qF "$want" <<<"$depends" || fail "Depends lacks '$want' (dpkg-shlibdeps ran?): $depends"
 done
 

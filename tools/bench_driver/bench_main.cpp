@@ -18,6 +18,7 @@
 
 #include "bench_api.h"
 #include "bench_watch.h"
+#include "bench_source.h"
 #include "corpus.h"
 #include "embed/hash_embedder.h"
 #include "scan/markdown.h"
@@ -271,6 +272,8 @@ int Main(int argc, char** argv) {
   ApiBenchArgs api_args;
   bool watch = false;
   WatchBenchArgs watch_args;
+  std::string source_kind;
+  SourceBenchArgs source_args;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -283,7 +286,13 @@ int Main(int argc, char** argv) {
       }
       return out;
     };
-    if (s == "--api") {
+    if (s == "--source") {
+      source_kind = next();
+    } else if (s == "--rows") {
+      source_args.rows = std::stoi(next());
+    } else if (s == "--no-folder") {
+      source_args.folder = false;
+    } else if (s == "--api") {
       api = true;
     } else if (s == "--watch") {
       watch = true;
@@ -319,7 +328,9 @@ int Main(int argc, char** argv) {
                    "                     [--rss-sizes 2000,20000|none] [--peer DIR | --no-peer] [--work DIR]\n"
                    "       kbindex-bench --api [--api-sizes 2000,20000,100000] [--api-load-sizes 20000,100000]\n"
                    "                     [--api-seconds 20] [--work DIR]\n"
-                   "       kbindex-bench --watch [--watch-notes 20000] [--watch-saves 100] [--watch-idle-seconds 20]\n");
+                   "       kbindex-bench --watch [--watch-notes 20000] [--watch-saves 100] [--watch-idle-seconds 20]\n"
+
+                   "       kbindex-bench --source postgres [--rows 100000] [--no-folder] [--work DIR]\n");
       return 2;
     }
   }
@@ -332,6 +343,20 @@ int Main(int argc, char** argv) {
     watch_args.work = a.work;
     std::printf("%s\n", Machine().c_str());
     return RunWatchBench(watch_args);
+  }
+  if (!source_kind.empty()) {
+    if (source_kind != "postgres") {
+      std::fprintf(stderr, "kbindex-bench: --source takes postgres\n");
+      return 2;
+    }
+    source_args.kbindex = a.kbindex;
+    source_args.work = a.work;
+    std::printf("%s\n", Machine().c_str());
+    return RunSourceBench(source_args, [](const std::vector<std::string>& cmd_argv, std::string* out) {
+      Proc p = Run(cmd_argv);
+      if (out) *out = p.out;
+      return Measured{p.seconds, p.peak_rss_kb, p.exit_code};
+    });
   }
   if (api) {
     api_args.kbindex = a.kbindex;
