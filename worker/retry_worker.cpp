@@ -60,6 +60,9 @@ void RetryWorker::Start() {
   if (thread_.joinable()) return;
   stop_ = false;
   status_.running = true;
+  // spdlog's registry is built on first use; build it here, before the thread exists, so the
+  // thread's first log line does not race its construction.
+  (void)spdlog::default_logger_raw();
   thread_ = std::thread([this] { Loop(); });
 }
 
