@@ -63,9 +63,11 @@ std::optional<kbindex::IndexCheck> FromJson(const std::string& text) {
 
 Result<kbindex::IndexCheck> CheckIndex(Services& s, int64_t max_age_ms) {
   if (max_age_ms > 0) {
-    if (auto cached = s.CachedIndexCheck();
-        cached && s.clock()->NowMs() - cached->checked_at_ms < max_age_ms) {
-      return *cached;
+    // A recent verdict on the active collection, from this process or another one (each
+    // `kbindex stats` is a new process), is reused.
+    if (auto last = LastIndexCheck(s); last && s.clock()->NowMs() - last->checked_at_ms < max_age_ms) {
+      auto m = s.store().ReadCollectionMeta();
+      if (m.ok() && m->collection.value_or(s.config().collection) == last->collection) return *last;
     }
   }
   KB_ASSIGN_OR_RETURN(SyncEngine * engine, s.Engine());

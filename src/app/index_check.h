@@ -17,8 +17,8 @@ inline constexpr int64_t kLargeDeletes = 500;
 // ...and rebuilds a broken index by itself at most this often.
 inline constexpr int64_t kAutoRebuildIntervalMs = 24 * 3600 * 1000LL;
 
-// Runs the canary on the active collection unless this Services holds a verdict younger than
-// max_age_ms (0: always run). The verdict is recorded in the meta table (other processes and
+// Runs the canary on the active collection unless a verdict on it younger than max_age_ms was
+// recorded (by this process or another; 0: always run). The verdict is recorded in the meta table (other processes and
 // `stats` see it). Unavailable/Timeout when Chroma is down: no verdict.
 Result<kbindex::IndexCheck> CheckIndex(Services& s, int64_t max_age_ms);
 

@@ -54,6 +54,18 @@ bool AddSourceFromFlags(const IndexArgs& args, kbindex::Options& options) {
 
 namespace {
 
+// The one-line progress of an interactive index run: "<verb> <where>: N <unit>, M written" for
+// the events of `phase`.
+std::function<void(const kbindex::IndexProgress&)> ProgressLine(const char* phase, const char* verb,
+                                                                 const char* unit) {
+  return [phase, verb, unit](const kbindex::IndexProgress& p) {
+    if (p.phase != phase) return;
+    std::fprintf(stderr, "\r\033[K%s %s: %lld %s, %lld written", verb, Printable(p.folder).c_str(),
+                 static_cast<long long>(p.files), unit, static_cast<long long>(p.written));
+    std::fflush(stderr);
+  };
+}
+
 bool IsDatabaseSource(const kbindex::Options& o, const std::string& name) {
   for (const auto& s : o.sources) {
     if (s.name == name) return true;
@@ -77,12 +89,7 @@ int RunIndexSource(Globals& g, const IndexArgs& args) {
   req.sync = !args.no_sync;
   req.cancel = &g_stop;
   if (g.interactive && !g.quiet) {
-    req.on_progress = [](const kbindex::IndexProgress& p) {
-      if (p.phase != "read") return;
-      std::fprintf(stderr, "\r\033[Kreading %s: %lld rows, %lld written", Printable(p.folder).c_str(),
-                   static_cast<long long>(p.files), static_cast<long long>(p.written));
-      std::fflush(stderr);
-    };
+    req.on_progress = ProgressLine("read", "reading", "rows");
   }
   auto report = db->IndexSource(req);
   if (g.interactive && !g.quiet) std::fprintf(stderr, "\r\033[K");
@@ -139,12 +146,7 @@ int RunIndex(Globals& g, const IndexArgs& args) {
   req.sync = !args.no_sync;
   req.cancel = &g_stop;
   if (g.interactive && !g.quiet) {
-    req.on_progress = [](const kbindex::IndexProgress& p) {
-      if (p.phase != "scan") return;
-      std::fprintf(stderr, "\r\033[Kscanning %s: %lld files, %lld written", Printable(p.folder).c_str(),
-                   static_cast<long long>(p.files), static_cast<long long>(p.written));
-      std::fflush(stderr);
-    };
+    req.on_progress = ProgressLine("scan", "scanning", "files");
   }
   auto report = db->IndexFolders(req);
   if (g.interactive && !g.quiet) std::fprintf(stderr, "\r\033[K");

@@ -229,6 +229,23 @@ Result<int> DocumentStore::Tombstone(std::span<const std::string> ids) {
   return removed;
 }
 
+namespace {
+
+// Columns: path, content_hash, file_mtime_ns (-1 if none), file_size (-1 if none), live.
+FileState ReadFileState(SQLite::Statement& q) {
+  return FileState{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
+                   q.getColumn(3).getInt64(), q.getColumn(4).getInt() != 0};
+}
+
+// Binds `index` and `index + 1` to the bounds of the paths below folder `p` ("" : every path):
+// "p/" <= path < "p0" ('0' follows '/').
+void BindBelow(SQLite::Statement& q, int index, const std::string& p) {
+  q.bind(index, p.empty() ? std::string() : p + "/");
+  q.bind(index + 1, p.empty() ? std::string("\xff\xff") : p + "0");
+}
+
+}  // namespace
+
 Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& source) {
   std::vector<FileState> out;
   Status st = impl_->Read("loading file states", [&](Conn& c) {
@@ -238,9 +255,7 @@ Result<std::vector<FileState>> DocumentStore::LoadFileStates(const std::string& 
         "deleted_at IS NULL FROM documents WHERE source=? AND path IS NOT NULL");
     q->bind(1, source);
     while (q->executeStep()) {
-      out.push_back(FileState{q->getColumn(0).getString(), q->getColumn(1).getString(),
-                              q->getColumn(2).getInt64(), q->getColumn(3).getInt64(),
-                              q->getColumn(4).getInt() != 0});
+      out.push_back(ReadFileState(*q));
     }
   });
   if (!st.ok()) return st;
@@ -260,12 +275,9 @@ Result<std::vector<FileState>> DocumentStore::LoadFileStatesUnder(const std::str
       q->reset();
       q->bind(1, source);
       q->bind(2, p);
-      q->bind(3, p.empty() ? std::string() : p + "/");
-      q->bind(4, p.empty() ? std::string("\xff\xff") : p + "0");
+      BindBelow(*q, 3, p);
       while (q->executeStep()) {
-        out.push_back(FileState{q->getColumn(0).getString(), q->getColumn(1).getString(),
-                                q->getColumn(2).getInt64(), q->getColumn(3).getInt64(),
-                                q->getColumn(4).getInt() != 0});
+        out.push_back(ReadFileState(*q));
       }
     }
   });
@@ -284,6 +296,22 @@ Result<int64_t> DocumentStore::CountLive(const std::string& source) {
   return n;
 }
 
+void InsertSkipped(Conn& c, const std::string& source, std::span<const SkippedFile> files) {
+  for (const SkippedFile& f : files) {
+    auto q = c.Stmt(
+        "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
+        "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
+    q->bind(1, source);
+    q->bind(2, f.path);
+    q->bind(3, f.reason);
+    q->bind(4, f.detail);
+    BindOpt(*q, 5, f.file_size);
+    BindOpt(*q, 6, f.file_mtime_ns);
+    q->bind(7, f.seen_at);
+    q->exec();
+  }
+}
+
 Status DocumentStore::ReplaceSkippedUnder(const std::string& source, std::span<const std::string> paths,
                                           std::span<const SkippedFile> files) {
   return impl_->Write("recording skipped files", [&](Conn& c) {
@@ -291,23 +319,10 @@ Status DocumentStore::ReplaceSkippedUnder(const std::string& source, std::span<c
       auto q = c.Stmt("DELETE FROM skipped WHERE source=?1 AND (path=?2 OR (path>=?3 AND path<?4))");
       q->bind(1, source);
       q->bind(2, p.empty() ? std::string(".") : p);
-      q->bind(3, p.empty() ? std::string() : p + "/");
-      q->bind(4, p.empty() ? std::string("\xff\xff") : p + "0");  // "": the whole folder
+      BindBelow(*q, 3, p);  // "": the whole folder
       q->exec();
     }
-    for (const SkippedFile& f : files) {
-      auto q = c.Stmt(
-          "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
-          "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
-      q->bind(1, source);
-      q->bind(2, f.path);
-      q->bind(3, f.reason);
-      q->bind(4, f.detail);
-      BindOpt(*q, 5, f.file_size);
-      BindOpt(*q, 6, f.file_mtime_ns);
-      q->bind(7, f.seen_at);
-      q->exec();
-    }
+    InsertSkipped(c, source, files);
   });
 }
 
@@ -318,19 +333,7 @@ Status DocumentStore::ReplaceSkipped(const std::string& source, std::span<const 
       q->bind(1, source);
       q->exec();
     }
-    for (const SkippedFile& f : files) {
-      auto q = c.Stmt(
-          "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, "
-          "file_mtime_ns, seen_at) VALUES (?,?,?,?,?,?,?)");
-      q->bind(1, source);
-      q->bind(2, f.path);
-      q->bind(3, f.reason);
-      q->bind(4, f.detail);
-      BindOpt(*q, 5, f.file_size);
-      BindOpt(*q, 6, f.file_mtime_ns);
-      q->bind(7, f.seen_at);
-      q->exec();
-    }
+    InsertSkipped(c, source, files);
   });
 }
 

@@ -115,19 +115,7 @@ Status DocumentStore::UpdateSkipped(const std::string& source, std::span<const S
       q->bind(2, path);
       q->exec();
     }
-    for (const SkippedFile& f : add) {
-      auto q = c.Stmt(
-          "INSERT OR REPLACE INTO skipped(source, path, reason, detail, file_size, file_mtime_ns, seen_at) "
-          "VALUES (?,?,?,?,?,?,?)");
-      q->bind(1, source);
-      q->bind(2, f.path);
-      q->bind(3, f.reason);
-      q->bind(4, f.detail);
-      BindOpt(*q, 5, f.file_size);
-      BindOpt(*q, 6, f.file_mtime_ns);
-      q->bind(7, f.seen_at);
-      q->exec();
-    }
+    InsertSkipped(c, source, add);
   });
 }
 

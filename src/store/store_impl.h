@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -243,6 +244,9 @@ struct DocumentStore::Impl {
   std::vector<Conn*> free_readers;
   bool readers_unavailable = false;  // in-memory, or a reader could not be opened
 };
+
+// Records `files` as skipped for `source` (replacing what a path had), on `c` inside a write.
+void InsertSkipped(Conn& c, const std::string& source, std::span<const SkippedFile> files);
 
 // Opens one connection as kbindex uses it: functions registered, and (when it may write) the
 // pragmas. Throws SQLite::Exception.
