@@ -2,6 +2,7 @@
 // This file only parses the command line; each subcommand lives in a cmd_*.cpp file.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +34,10 @@ void SetupLogging(const Globals& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // SQLite's memory statistics take one process-wide mutex on every allocation: with search
+  // threads reading in parallel they queue on it. Nothing here reads the statistics. (Must
+  // come before SQLite initializes; a library host decides this for its own process.)
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   CLI::App app{"kbindex - keeps notes searchable by keyword (SQLite FTS5) and by meaning (ChromaDB)",
                "kbindex"};
   app.require_subcommand(1);

@@ -34,6 +34,22 @@ std::string MakeExcerpt(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::optional<PlannedChunk> SentChunk(const Document& doc, int n, ChunkerOptions options) {
+  if (n < 0) return std::nullopt;
+  // Identical chunks are sent once, so sent chunk n stands at position n unless an identical
+  // chunk came before it: plan the first n + 1 chunks, and the whole note only if that is short.
+  const size_t cap = options.max_chunks;
+  const size_t want = static_cast<size_t>(n) + 1;
+  if (cap == 0 || want < cap) options.max_chunks = want;
+  ChunkPlan plan = PlanChunks(doc, options);
+  if (plan.chunks.size() < want && plan.truncated) {
+    options.max_chunks = cap;
+    plan = PlanChunks(doc, options);
+  }
+  if (plan.chunks.empty()) return std::nullopt;
+  return std::move(plan.chunks[std::min(plan.chunks.size(), want) - 1]);
+}
+
 SemanticIndex::SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedder& embedder,
                              EmbedderResolver resolve, ChunkerOptions chunker, std::string collection)
     : store_(store),
@@ -107,32 +123,19 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
   }
   if (!hits.ok()) return hits.status();
 
-  // Best chunk per document, in distance order.
+  // Best chunk per document, in distance order; a chunk id says which note and which chunk.
   struct Best {
     double distance;
-    int chunk;
-    std::string heading;
-    std::optional<std::string> text;
+    int sent;  // index among the chunks the sync sent for the note
   };
   std::vector<std::string> order;
   std::unordered_map<std::string, Best> best;
   for (const QueryHit& h : *hits) {
-    json meta = json::parse(h.metadata_json, nullptr, false);
-    std::string doc_id;
-    int chunk = 0;
-    std::string heading;
-    if (meta.is_object()) {
-      if (meta.contains("doc_id") && meta["doc_id"].is_string()) doc_id = meta["doc_id"].get<std::string>();
-      if (meta.contains("chunk") && meta["chunk"].is_number_integer()) chunk = meta["chunk"].get<int>();
-      if (meta.contains("heading") && meta["heading"].is_string()) heading = meta["heading"].get<std::string>();
-    }
-    if (doc_id.empty()) {
-      const auto parts = SplitChunkId(h.id);
-      doc_id = parts ? parts->first : h.id;
-    }
-    if (best.count(doc_id)) continue;  // hits arrive closest first
-    best.emplace(doc_id, Best{h.distance, chunk, heading, h.document});
-    order.push_back(doc_id);
+    auto parts = SplitChunkId(h.id);
+    if (!parts) continue;  // the canary's probe record
+    if (best.count(parts->first)) continue;  // hits arrive closest first
+    best.emplace(parts->first, Best{h.distance, parts->second});
+    order.push_back(std::move(parts->first));
   }
   KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(order, /*with_body=*/false));
   std::unordered_map<std::string, Document*> by_id;
@@ -140,22 +143,18 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
   std::vector<SemanticHit> out;
   for (const std::string& id : order) {
     auto it = by_id.find(id);
-    if (it == by_id.end()) continue;  // orphan or tombstone: not a result
+    if (it == by_id.end()) continue;  // orphan, tombstone or an id the note no longer has
     const Best& b = best[id];
     SemanticHit hit;
     hit.doc = std::move(*it->second);
     hit.distance = b.distance;
-    hit.chunk = b.chunk;
-    hit.heading = b.heading;
-    if (b.text) {
-      hit.snippet = MakeExcerpt(*b.text);
-    } else if (auto full = store_.Get(id); full.ok() && full->has_value()) {
-      // Chunk exactly as the sync did, up to the chunk that matched only.
-      ChunkerOptions upto = chunker_;
-      upto.max_chunks = static_cast<size_t>(std::max(b.chunk, 0)) + 1;
+    if (auto full = store_.Get(id); full.ok() && full->has_value()) {
       hit.doc.body = std::move((*full)->body);
-      auto chunks = ChunkFor(hit.doc, upto);
-      hit.snippet = MakeExcerpt(chunks[std::min<size_t>(static_cast<size_t>(std::max(b.chunk, 0)), chunks.size() - 1)].text);
+      if (auto chunk = SentChunk(hit.doc, b.sent, chunker_)) {
+        hit.chunk = chunk->position;
+        hit.heading = std::move(chunk->chunk.heading);
+        hit.snippet = MakeExcerpt(chunk->chunk.text);
+      }
       hit.doc.body.clear();
       hit.doc.body.shrink_to_fit();
     }

@@ -12,6 +12,7 @@
 #include "scan/chunker.h"
 #include "search/semantic_floor.h"
 #include "store/document_store.h"
+#include "sync/chunk_records.h"
 #include "vector/vector_store.h"
 
 namespace kb {
@@ -19,7 +20,7 @@ namespace kb {
 struct SemanticHit {
   Document doc;          // the live SQLite row
   double distance = 0;   // cosine distance of the best chunk
-  int chunk = 0;
+  int chunk = 0;          // position of the best chunk among the note's chunks
   std::string heading;
   std::string snippet;   // from the best chunk
 };
@@ -58,6 +59,10 @@ class SemanticIndex {
   std::optional<CollectionRef> collection_;
   std::optional<std::pair<std::string, double>> floor_;  // embedder id, floor; guarded by mu_
 };
+
+// Chunk `n` of the chunks the sync sent for `doc` (chunk ids are "<doc id>#<n>"), re-planned
+// from the note's text with the sync's chunker options; nullopt for an empty note.
+std::optional<PlannedChunk> SentChunk(const Document& doc, int n, ChunkerOptions options);
 
 // A short single-line excerpt of `text` (at most max_bytes, cut at a UTF-8 boundary).
 std::string MakeExcerpt(std::string_view text, size_t max_bytes = 240);

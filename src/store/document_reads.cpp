@@ -1,6 +1,10 @@
 // Reads: documents, keyword search, stats and the lists behind `failures`, `skipped` and verify.
 #include "store/document_store.h"
 
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
 #include "store/store_impl.h"
 
 namespace kb {
@@ -40,18 +44,30 @@ Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& 
                                                              const std::string& mark_open,
                                                              const std::string& mark_close, int budget_ms) {
   std::vector<KeywordHit> out;
-  // Rank every match (title matches weigh five times body matches), but make snippets for the
-  // top `limit` only: a snippet in the ranking query would be made for every matching row.
+  // Rank the newest kMaxRankedMatches matches at most, title matches weighing five times body
+  // matches: ranking is what costs, and a query made only of words most notes hold would
+  // otherwise rank every note. Any query with a word rarer than that is ranked in full. The
+  // FTS5 table drives the loop, newest first, so the scan stops at the cap; it holds live
+  // notes only (tombstones have no text row), so documents is joined only to filter a source.
+  // Snippets are made for the top `limit` only.
   std::string rank_sql =
-      "SELECT documents_fts.rowid, kb_rank(documents_fts, 5.0, 1.0) AS score "
-      "FROM documents_fts JOIN documents d ON d.doc_key = documents_fts.rowid "
-      "WHERE documents_fts MATCH ? AND d.deleted_at IS NULL";
+      "SELECT documents_fts.rowid, kb_rank(documents_fts, 5.0, 1.0, "
+      "(SELECT min(doc_key) FROM document_text), (SELECT max(doc_key) FROM document_text)) "
+      "FROM documents_fts";
+  if (!source.empty()) rank_sql += " CROSS JOIN documents d ON d.doc_key = documents_fts.rowid";
+  rank_sql += " WHERE documents_fts MATCH ?";
   if (!source.empty()) rank_sql += " AND d.source = ?";
-  rank_sql += " ORDER BY score LIMIT ?";
+  rank_sql += " ORDER BY documents_fts.rowid DESC LIMIT ?";
+  // One statement for all the snippets: the matches between the lowest and the highest chosen
+  // rowid (at most the ones just ranked) are walked, and only the chosen rows are snippeted
+  // (the unary + keeps SQLite from handing the IN list to FTS5, which would re-run the query
+  // once per value).
   static const std::string kHitSql =
-      "SELECT d.id, d.title, d.path, d.source, d.sync_status, kb_snippet(documents_fts, ?, ?, '…', 24) "
-      "FROM documents_fts JOIN documents d ON d.doc_key = documents_fts.rowid "
-      "WHERE documents_fts MATCH ? AND documents_fts.rowid = ?";
+      "SELECT documents_fts.rowid, d.id, d.title, d.path, d.source, d.sync_status, "
+      "kb_snippet(documents_fts, ?, ?, '…', 24) "
+      "FROM documents_fts CROSS JOIN documents d ON d.doc_key = documents_fts.rowid "
+      "WHERE documents_fts MATCH ? AND documents_fts.rowid BETWEEN ? AND ? "
+      "AND +documents_fts.rowid IN (SELECT value FROM json_each(?)) AND d.deleted_at IS NULL";
   Status st = impl_->Read(
       "keyword search",
       [&](Conn& c) {
@@ -62,25 +78,51 @@ Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& 
           int i = 1;
           q->bind(i++, fts_expression);
           if (!source.empty()) q->bind(i++, source);
-          q->bind(i++, limit);
+          q->bind(i++, kMaxRankedMatches);
           while (q->executeStep()) ranked.emplace_back(q->getColumn(0).getInt64(), -q->getColumn(1).getDouble());
         }
-        for (const auto& [key, score] : ranked) {
-          auto q = c.Stmt(kHitSql);
-          q->bind(1, mark_open);
-          q->bind(2, mark_close);
-          q->bind(3, fts_expression);
-          q->bind(4, key);
-          if (!q->executeStep()) continue;
+        // Best first; on a tie the newer note.
+        const auto better = [](const auto& a, const auto& b) {
+          return a.second != b.second ? a.second > b.second : a.first > b.first;
+        };
+        const size_t top = std::min(ranked.size(), static_cast<size_t>(std::max(limit, 0)));
+        std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(top), ranked.end(), better);
+        ranked.resize(top);
+        if (ranked.empty()) return;
+        std::unordered_map<int64_t, size_t> slot;
+        std::string keys = "[";
+        int64_t low = ranked.front().first, high = low;
+        for (size_t i = 0; i < ranked.size(); ++i) {
+          const int64_t key = ranked[i].first;
+          slot.emplace(key, i);
+          keys += (i ? "," : "") + std::to_string(key);
+          low = std::min(low, key);
+          high = std::max(high, key);
+        }
+        keys += ']';
+        std::vector<std::optional<KeywordHit>> hits(ranked.size());
+        auto q = c.Stmt(kHitSql);
+        q->bind(1, mark_open);
+        q->bind(2, mark_close);
+        q->bind(3, fts_expression);
+        q->bind(4, low);
+        q->bind(5, high);
+        q->bind(6, keys);
+        while (q->executeStep()) {
+          auto it = slot.find(q->getColumn(0).getInt64());
+          if (it == slot.end()) continue;
           KeywordHit h;
-          h.id = q->getColumn(0).getString();
-          h.title = q->getColumn(1).getString();
-          h.path = OptText(q->getColumn(2));
-          h.source = q->getColumn(3).getString();
-          h.sync_status = ParseSyncStatus(q->getColumn(4).getString());
-          h.snippet = q->getColumn(5).getString();
-          h.score = score;
-          out.push_back(std::move(h));
+          h.id = q->getColumn(1).getString();
+          h.title = q->getColumn(2).getString();
+          h.path = OptText(q->getColumn(3));
+          h.source = q->getColumn(4).getString();
+          h.sync_status = ParseSyncStatus(q->getColumn(5).getString());
+          h.snippet = q->getColumn(6).getString();
+          h.score = ranked[it->second].second;
+          hits[it->second] = std::move(h);
+        }
+        for (auto& h : hits) {
+          if (h) out.push_back(std::move(*h));
         }
       },
       budget_ms);
@@ -105,26 +147,38 @@ Result<StoreStats> DocumentStore::Stats(int max_attempts) {
   StoreStats s;
   Status st = impl_->Read("reading stats", [&](Conn& c) {
     s = StoreStats{};
-    auto q = c.Stmt(
-        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), "
-        "count(*) FILTER (WHERE deleted_at IS NOT NULL), "
-        "count(*) FILTER (WHERE sync_status='synced'), "
-        "count(*) FILTER (WHERE sync_status='pending'), "
-        "count(*) FILTER (WHERE sync_status='failed'), "
-        "count(*) FILTER (WHERE sync_status='failed' AND sync_attempts >= ?), "
-        "min(updated_at) FILTER (WHERE sync_status <> 'synced'), "
-        "count(*) FILTER (WHERE sync_notice IS NOT NULL AND deleted_at IS NULL) FROM documents");
-    q->bind(1, max_attempts);
-    if (q->executeStep()) {
-      s.live = q->getColumn(0).getInt64();
-      s.tombstoned = q->getColumn(1).getInt64();
-      s.synced = q->getColumn(2).getInt64();
-      s.pending = q->getColumn(3).getInt64();
-      s.failed = q->getColumn(4).getInt64();
-      s.exhausted = q->getColumn(5).getInt64();
-      s.oldest_pending_at = OptInt(q->getColumn(6));
-      s.partial = q->getColumn(7).getInt64();
+    // Each count reads what it counts through an index (schema 009): stats are polled.
+    // Every row is pending, synced or failed, so synced is what the others leave (Read gives
+    // all the counts one snapshot).
+    int64_t rows = 0;
+    {
+      auto q = c.Stmt("SELECT count(*) FROM documents");
+      if (q->executeStep()) rows = q->getColumn(0).getInt64();
     }
+    {
+      auto q = c.Stmt("SELECT count(*) FROM documents WHERE deleted_at IS NOT NULL");
+      if (q->executeStep()) s.tombstoned = q->getColumn(0).getInt64();
+    }
+    {
+      auto q = c.Stmt(
+          "SELECT count(*) FILTER (WHERE sync_status='pending'), "
+          "count(*) FILTER (WHERE sync_status='failed'), "
+          "count(*) FILTER (WHERE sync_status='failed' AND sync_attempts >= ?), min(updated_at) "
+          "FROM documents WHERE sync_status <> 'synced'");
+      q->bind(1, max_attempts);
+      if (q->executeStep()) {
+        s.pending = q->getColumn(0).getInt64();
+        s.failed = q->getColumn(1).getInt64();
+        s.exhausted = q->getColumn(2).getInt64();
+        s.oldest_pending_at = OptInt(q->getColumn(3));
+      }
+    }
+    {
+      auto q = c.Stmt("SELECT count(*) FROM documents WHERE sync_notice IS NOT NULL AND deleted_at IS NULL");
+      if (q->executeStep()) s.partial = q->getColumn(0).getInt64();
+    }
+    s.live = rows - s.tombstoned;
+    s.synced = rows - s.pending - s.failed;
     {
       auto k = c.Stmt("SELECT count(*) FROM skipped");
       if (k->executeStep()) s.skipped = k->getColumn(0).getInt64();

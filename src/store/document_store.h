@@ -91,9 +91,12 @@ class DocumentStore {
   // bodies only when asked for.
   Result<std::vector<Document>> GetLive(std::span<const std::string> ids, bool with_body = true);
   // Runs an FTS5 MATCH expression: the `limit` best matches (bm25, title weighted 5x) with a
-  // snippet each. Its cost is bounded by the query, not by a note's size (see fts_functions.h);
-  // with `budget_ms` > 0 it is stopped after that long (Timeout). Syntax errors come back as
-  // InvalidArgument with FTS5's explanation. `source` restricts to one source when non-empty.
+  // snippet each. Its cost is bounded by the query, not by a note's size (see fts_functions.h)
+  // nor by the number of notes: of a query matching more than kMaxRankedMatches notes, the
+  // newest kMaxRankedMatches are ranked. With `budget_ms` > 0 it is stopped after that long
+  // (Timeout). Syntax errors come back as InvalidArgument with FTS5's explanation. `source`
+  // restricts to one source when non-empty.
+  static constexpr int kMaxRankedMatches = 1000;
   Result<std::vector<KeywordHit>> KeywordSearch(const std::string& fts_expression, int limit,
                                                 const std::string& source = "",
                                                 const std::string& mark_open = "**",

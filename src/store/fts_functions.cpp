@@ -56,26 +56,59 @@ struct RankStats {
   double avg_tokens = 1;
 };
 
-int CountRow(const Fts5ExtensionApi*, Fts5Context*, void* user) {
-  ++*static_cast<sqlite3_int64*>(user);
-  return SQLITE_OK;
+// Counts the notes holding one phrase, in rowid order, up to kIdfSampleRows of them.
+struct PhraseCount {
+  sqlite3_int64 rows = 0;
+  sqlite3_int64 last_rowid = 0;
+};
+
+int CountRow(const Fts5ExtensionApi* api, Fts5Context* fts, void* user) {
+  auto* c = static_cast<PhraseCount*>(user);
+  c->last_rowid = api->xRowid(fts);
+  return ++c->rows >= kIdfSampleRows ? SQLITE_DONE : SQLITE_OK;  // SQLITE_DONE: stop, no error
 }
+
+}  // namespace
+
+double EstimateDocumentFrequency(sqlite3_int64 counted, sqlite3_int64 last_rowid, sqlite3_int64 min_rowid,
+                                 sqlite3_int64 max_rowid, sqlite3_int64 rows) {
+  if (counted < kIdfSampleRows || max_rowid <= min_rowid || last_rowid < min_rowid) {
+    return static_cast<double>(counted);
+  }
+  // The phrase is in `counted` of the notes up to last_rowid; rowids are spread evenly enough
+  // over [min, max] for an inverse document frequency (a logarithm) to come out right.
+  const double span = static_cast<double>(max_rowid - min_rowid + 1);
+  const double seen = static_cast<double>(last_rowid - min_rowid + 1);
+  return std::clamp(static_cast<double>(counted) * span / seen, static_cast<double>(counted),
+                    static_cast<double>(std::max(rows, counted)));
+}
+
+namespace {
 
 void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n_val, sqlite3_value** val) {
   constexpr double k1 = 1.2, b = 0.75;
+  const int columns = api->xColumnCount(fts);
   auto* stats = static_cast<RankStats*>(api->xGetAuxdata(fts, 0));
   if (stats == nullptr) {
-    // Once per query: inverse document frequencies and the average note length.
+    // Once per query: inverse document frequencies and the average note length. Counting the
+    // notes that hold a common word would cost as much as the whole search, so a phrase is
+    // counted up to kIdfSampleRows notes and its frequency estimated from how far in rowid
+    // order that reached (needs the table's rowid range, the arguments after the weights).
     stats = new RankStats;
     const int phrases = api->xPhraseCount(fts);
     sqlite3_int64 rows = 0, tokens = 0;
     int rc = api->xRowCount(fts, &rows);
     if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
     stats->avg_tokens = rows > 0 ? std::max(1.0, static_cast<double>(tokens) / static_cast<double>(rows)) : 1.0;
+    const bool has_range = n_val >= columns + 2;
+    const sqlite3_int64 min_rowid = has_range ? sqlite3_value_int64(val[columns]) : 0;
+    const sqlite3_int64 max_rowid = has_range ? sqlite3_value_int64(val[columns + 1]) : 0;
     for (int i = 0; rc == SQLITE_OK && i < phrases; ++i) {
-      sqlite3_int64 hits = 0;
-      rc = api->xQueryPhrase(fts, i, &hits, &CountRow);
-      double idf = std::log((static_cast<double>(rows - hits) + 0.5) / (static_cast<double>(hits) + 0.5));
+      PhraseCount count;
+      rc = api->xQueryPhrase(fts, i, &count, &CountRow);
+      const double hits = has_range ? EstimateDocumentFrequency(count.rows, count.last_rowid, min_rowid, max_rowid, rows)
+                                    : static_cast<double>(count.rows);
+      double idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
       stats->idf.push_back(idf <= 0.0 ? 1e-6 : idf);
     }
     if (rc != SQLITE_OK) {
@@ -97,7 +130,7 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
     int seen = 0;
     if (api->xPhraseFirst(fts, static_cast<int>(i), &it, &col, &off) != SQLITE_OK) continue;
     for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
-      freq += col < n_val ? sqlite3_value_double(val[col]) : 1.0;
+      freq += col < n_val && col < columns ? sqlite3_value_double(val[col]) : 1.0;
     }
     if (freq <= 0) continue;
     int length = 0;

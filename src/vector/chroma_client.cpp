@@ -331,7 +331,7 @@ Result<std::vector<QueryHit>> ChromaClient::Query(const CollectionRef& c,
   if (embedding.empty()) return Status::InvalidArgument("empty query embedding");
   json body{{"query_embeddings", json::array({json(std::vector<float>(embedding.begin(), embedding.end()))})},
             {"n_results", n_results},
-            {"include", json::array({"metadatas", "distances", "documents"})}};
+            {"include", json::array({"distances"})}};
   if (!where_json.empty()) {
     json where = json::parse(where_json, nullptr, false);
     if (where.is_discarded()) return Status::InvalidArgument("where filter is not JSON");
@@ -348,13 +348,6 @@ Result<std::vector<QueryHit>> ChromaClient::Query(const CollectionRef& c,
       h.id = ids[i].get<std::string>();
       if (j.contains("distances") && j["distances"].is_array() && !j["distances"][0].is_null()) {
         h.distance = j["distances"][0][i].get<double>();
-      }
-      if (j.contains("documents") && j["documents"].is_array() && j["documents"][0].is_array() &&
-          j["documents"][0][i].is_string()) {
-        h.document = j["documents"][0][i].get<std::string>();
-      }
-      if (j.contains("metadatas") && j["metadatas"].is_array() && j["metadatas"][0].is_array()) {
-        h.metadata_json = j["metadatas"][0][i].dump();
       }
       hits.push_back(std::move(h));
     }

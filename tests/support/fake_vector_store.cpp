@@ -135,7 +135,7 @@ Result<std::vector<QueryHit>> FakeVectorStore::Query(const CollectionRef& c, std
     if (!MatchesWhere(s.metadata_json, where)) continue;
     double dot = 0;
     for (size_t i = 0; i < std::min(e.size(), s.embedding.size()); ++i) dot += e[i] * s.embedding[i];
-    hits.push_back(QueryHit{id, 1.0 - dot, s.document, s.metadata_json});
+    hits.push_back(QueryHit{id, 1.0 - dot});
   }
   std::sort(hits.begin(), hits.end(), [](const QueryHit& a, const QueryHit& b) { return a.distance < b.distance; });
   if (hits.size() > static_cast<size_t>(n)) hits.resize(static_cast<size_t>(n));

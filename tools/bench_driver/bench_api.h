@@ -13,6 +13,8 @@ struct ApiBenchArgs {
   std::vector<int> sizes = {2000, 20000, 100000};  // index peak RSS at each
   std::vector<int> api_sizes = {20000, 100000};    // and the API load test at these
   double seconds = 20;
+  // Keep the databases and Chroma data of an earlier run in `work` (no new index; no RSS figure).
+  bool reuse = false;
 };
 
 struct Measured {

@@ -310,6 +310,8 @@ int Main(int argc, char** argv) {
       for (const auto& v : list(next())) api_args.api_sizes.push_back(std::stoi(v));
     } else if (s == "--api-seconds") {
       api_args.seconds = std::stod(next());
+    } else if (s == "--api-reuse") {
+      api_args.reuse = true;
     } else
     if (s == "--docs") a.docs = std::stoi(next());
     else if (s == "--corpus") a.corpus = next();
@@ -327,7 +329,7 @@ int Main(int argc, char** argv) {
                    "usage: kbindex-bench [--docs N | --corpus DIR | --sample] [--configs default,chunking-none,store-text]\n"
                    "                     [--rss-sizes 2000,20000|none] [--peer DIR | --no-peer] [--work DIR]\n"
                    "       kbindex-bench --api [--api-sizes 2000,20000,100000] [--api-load-sizes 20000,100000]\n"
-                   "                     [--api-seconds 20] [--work DIR]\n"
+                   "                     [--api-seconds 20] [--api-reuse] [--work DIR]\n"
                    "       kbindex-bench --watch [--watch-notes 20000] [--watch-saves 100] [--watch-idle-seconds 20]\n"
 
                    "       kbindex-bench --source postgres [--rows 100000] [--no-folder] [--work DIR]\n");
@@ -335,7 +337,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (a.work.empty()) a.work = std::string(KBINDEX_SOURCE_DIR) + "/bench-out";
-  fs::remove_all(a.work);
+  if (!api_args.reuse) fs::remove_all(a.work);
   fs::create_directories(a.work);
   const std::string kb = a.kbindex;
   if (watch) {
@@ -362,8 +364,8 @@ int Main(int argc, char** argv) {
     api_args.kbindex = a.kbindex;
     api_args.work = a.work;
     std::printf("%s\n", Machine().c_str());
-    return RunApiBench(api_args, [](const std::vector<std::string>& argv) {
-      Proc p = Run(argv);
+    return RunApiBench(api_args, [](const std::vector<std::string>& cmd) {
+      Proc p = Run(cmd);
       return Measured{p.seconds, p.peak_rss_kb, p.exit_code};
     });
   }
