@@ -311,6 +311,19 @@ TEST_F(DocumentStoreTest, StatsCountsByStatusAndLastRun) {
   ASSERT_TRUE(s->last_sync_run.has_value());
   EXPECT_EQ(s->last_sync_run->kind, "sync");
   EXPECT_EQ(s->last_sync_run->synced, 1);
+  EXPECT_EQ(s->tombstoned, 0);
+
+  // The synced note deleted: a tombstone waiting for its remote delete, counted apart.
+  std::vector<std::string> gone{"notes:a.md"};
+  ASSERT_TRUE(store_->Tombstone(gone).ok());
+  s = store_->Stats(3);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->live, 2);
+  EXPECT_EQ(s->tombstoned, 1);
+  EXPECT_EQ(s->synced, 0);
+  EXPECT_EQ(s->pending, 2);
+  EXPECT_EQ(s->failed, 1);
+  EXPECT_TRUE(s->oldest_pending_at.has_value());
 }
 
 TEST_F(DocumentStoreTest, RawFtsSyntaxErrorIsInvalidArgument) {

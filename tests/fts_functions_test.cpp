@@ -129,5 +129,64 @@ TEST(ReadOnlyStoreTest, AWriteProtectedDatabaseIsSearchableAndRefusesWritesClear
   EXPECT_NE(w.status().message().find("read-only"), std::string::npos) << w.status().message();
 }
 
+TEST(DocumentFrequencyTest, CountedBelowTheSampleAndEstimatedFromHowFarTheSampleReached) {
+  // Fewer notes than the sample: the count is exact.
+  EXPECT_DOUBLE_EQ(EstimateDocumentFrequency(17, 900, 1, 1000, 1000), 17.0);
+  // The sample filled up by a quarter of the rowid range: four times the sample.
+  const double est = EstimateDocumentFrequency(kIdfSampleRows, 250 * 1000, 1, 1000 * 1000, 1000 * 1000);
+  EXPECT_NEAR(est, 4.0 * static_cast<double>(kIdfSampleRows), 1.0);
+  // Never more notes than there are rows.
+  EXPECT_DOUBLE_EQ(EstimateDocumentFrequency(kIdfSampleRows, kIdfSampleRows, 1, 1000 * 1000, 3000), 3000.0);
+}
+
+// Many notes share every word of a query: only the newest kMaxRankedMatches are ranked, so the
+// cost does not grow with the collection, and a rarer word brings the full ranking back.
+class ManyMatchesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(DocumentStore::Open(dir_ / "kb.db")).value();
+    std::vector<DocumentInput> docs;
+    // The oldest note is by far the best match for "common words" (in its title, repeated),
+    // and the only one holding "zanzibar".
+    DocumentInput best = Note("best", "common words common words common words zanzibar");
+    best.title = "common words";
+    docs.push_back(best);
+    for (int i = 0; i < kNotes; ++i) {
+      docs.push_back(Note("n" + std::to_string(i), "filler text with common and words, number " + std::to_string(i) +
+                                                         " of many, and a lot more text around them"));
+    }
+    ASSERT_TRUE(store_->PutDocuments(docs).ok());
+  }
+  static constexpr int kNotes = DocumentStore::kMaxRankedMatches + 200;
+  test::TempDir dir_;
+  std::unique_ptr<DocumentStore> store_;
+};
+
+TEST_F(ManyMatchesTest, OnlyTheNewestMatchesAreRankedWhenEveryWordIsCommon) {
+  auto hits = store_->KeywordSearch("\"common\" \"words\"", 10);
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_EQ(hits->size(), 10u);
+  for (const auto& h : *hits) {
+    ASSERT_NE(h.id, "best");  // older than the newest kMaxRankedMatches matches
+    const int n = std::stoi(h.id.substr(1));
+    EXPECT_GE(n, kNotes - DocumentStore::kMaxRankedMatches) << h.id;
+    EXPECT_NE(h.snippet.find("**common**"), std::string::npos) << h.snippet;
+  }
+  // Ranked best first, each with its own snippet.
+  for (size_t i = 1; i < hits->size(); ++i) EXPECT_GE((*hits)[i - 1].score, (*hits)[i].score);
+}
+
+TEST_F(ManyMatchesTest, ARareWordRanksEveryMatchAndFindsTheOldNote) {
+  auto hits = store_->KeywordSearch("\"common\" \"words\" \"zanzibar\"", 10);
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].id, "best");
+  EXPECT_NE((*hits)[0].snippet.find("**zanzibar**"), std::string::npos) << (*hits)[0].snippet;
+  // Either word alone: still the newest matches only, but the snippets stay in rank order.
+  auto any = store_->KeywordSearch("\"zanzibar\" OR \"filler\"", 5);
+  ASSERT_TRUE(any.ok());
+  EXPECT_EQ(any->size(), 5u);
+}
+
 }  // namespace
 }  // namespace kb

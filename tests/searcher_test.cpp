@@ -97,5 +97,33 @@ TEST(FusionTest, CloseSemanticMatchesCountNearlyFullyFarOnesLittle) {
   EXPECT_GT(good_both, strong_keyword);
 }
 
+// A vector hit names a chunk by its id ("<doc>#<n>", n counting the chunks sent); identical
+// chunks are sent once, so the snippet must come from the chunk the sync sent as n.
+TEST(SentChunkTest, MapsASentChunkBackPastIdenticalOnes) {
+  Document doc;
+  doc.id = "n";
+  doc.source = "api";
+  doc.title = "Repeats";
+  doc.body = "# Same\n\nthe very same paragraph\n\n# Same\n\nthe very same paragraph\n\n# Other\n\na different one\n";
+  ChunkerOptions options;
+  options.max_bytes = 40;
+  const ChunkPlan plan = PlanChunks(doc, options);
+  ASSERT_EQ(plan.chunks.size(), 2u);
+  ASSERT_EQ(plan.duplicates, 1);
+
+  auto first = SentChunk(doc, 0, options);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->position, 0);
+  EXPECT_EQ(first->chunk.heading, "Same");
+  auto second = SentChunk(doc, 1, options);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->position, 2);  // not chunk 1, the copy that was not sent
+  EXPECT_EQ(second->chunk.heading, "Other");
+  EXPECT_NE(second->chunk.text.find("a different one"), std::string::npos);
+  // Beyond the note's chunks (it shrank since the sync): its last chunk.
+  EXPECT_EQ(SentChunk(doc, 7, options)->position, 2);
+  EXPECT_FALSE(SentChunk(doc, -1, options).has_value());
+}
+
 }  // namespace
 }  // namespace kb

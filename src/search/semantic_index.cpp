@@ -2,6 +2,7 @@
 #include "store/meta_keys.h"
 
 #include <algorithm>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -137,19 +138,23 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     best.emplace(parts->first, Best{h.distance, parts->second});
     order.push_back(std::move(parts->first));
   }
-  KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(order, /*with_body=*/false));
-  std::unordered_map<std::string, Document*> by_id;
-  for (auto& d : live) by_id.emplace(d.id, &d);
+  // The closest k live notes, read (with their text, for the snippet) in as few batches as
+  // the orphans and tombstones among them need: usually one.
   std::vector<SemanticHit> out;
-  for (const std::string& id : order) {
-    auto it = by_id.find(id);
-    if (it == by_id.end()) continue;  // orphan, tombstone or an id the note no longer has
-    const Best& b = best[id];
-    SemanticHit hit;
-    hit.doc = std::move(*it->second);
-    hit.distance = b.distance;
-    if (auto full = store_.Get(id); full.ok() && full->has_value()) {
-      hit.doc.body = std::move((*full)->body);
+  for (size_t next = 0; static_cast<int>(out.size()) < k && next < order.size();) {
+    const size_t want = std::min(order.size() - next, static_cast<size_t>(k) - out.size());
+    std::span<const std::string> batch(order.data() + next, want);
+    next += want;
+    KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(batch, /*with_body=*/true));
+    std::unordered_map<std::string, Document*> by_id;
+    for (auto& d : live) by_id.emplace(d.id, &d);
+    for (const std::string& id : batch) {
+      auto it = by_id.find(id);
+      if (it == by_id.end()) continue;  // orphan, tombstone or an id the note no longer has
+      const Best& b = best[id];
+      SemanticHit hit;
+      hit.doc = std::move(*it->second);
+      hit.distance = b.distance;
       if (auto chunk = SentChunk(hit.doc, b.sent, chunker_)) {
         hit.chunk = chunk->position;
         hit.heading = std::move(chunk->chunk.heading);
@@ -157,9 +162,8 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
       }
       hit.doc.body.clear();
       hit.doc.body.shrink_to_fit();
+      out.push_back(std::move(hit));
     }
-    out.push_back(std::move(hit));
-    if (static_cast<int>(out.size()) >= k) break;
   }
   return out;
 }

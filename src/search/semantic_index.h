@@ -61,7 +61,8 @@ class SemanticIndex {
 };
 
 // Chunk `n` of the chunks the sync sent for `doc` (chunk ids are "<doc id>#<n>"), re-planned
-// from the note's text with the sync's chunker options; nullopt for an empty note.
+// from the note's text with the sync's chunker options; its last chunk when n is past them
+// (the note shrank since), nullopt for a negative n.
 std::optional<PlannedChunk> SentChunk(const Document& doc, int n, ChunkerOptions options);
 
 // A short single-line excerpt of `text` (at most max_bytes, cut at a UTF-8 boundary).

@@ -96,7 +96,7 @@ class DocumentStore {
   // newest kMaxRankedMatches are ranked. With `budget_ms` > 0 it is stopped after that long
   // (Timeout). Syntax errors come back as InvalidArgument with FTS5's explanation. `source`
   // restricts to one source when non-empty.
-  static constexpr int kMaxRankedMatches = 1000;
+  static constexpr int kMaxRankedMatches = 300;
   Result<std::vector<KeywordHit>> KeywordSearch(const std::string& fts_expression, int limit,
                                                 const std::string& source = "",
                                                 const std::string& mark_open = "**",

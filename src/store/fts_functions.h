@@ -28,7 +28,7 @@ namespace kb {
 
 inline constexpr int kMaxMatchesPerPhrase = 256;
 // Notes counted per phrase for its inverse document frequency; beyond, the count is estimated.
-inline constexpr sqlite3_int64 kIdfSampleRows = 2000;
+inline constexpr sqlite3_int64 kIdfSampleRows = 500;
 // A snippet needs the note tokenized up to its window; beyond this many bytes of text before
 // the window, the note's beginning is shown instead (unmarked).
 inline constexpr int kMaxSnippetScanBytes = 4 << 20;
