@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string_view>
@@ -38,6 +40,11 @@ int main(int argc, char** argv) {
   // threads reading in parallel they queue on it. Nothing here reads the statistics. (Must
   // come before SQLite initializes; a library host decides this for its own process.)
   sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  // A fixed threshold: blocks of 1 MiB and more (a big note's text, its copies inside SQLite,
+  // request bodies) are mapped and returned to the system when freed. glibc's default raises
+  // the threshold after each such free, and then keeps the memory: `index` of a folder with a
+  // 10 MiB note held 160 MB instead of 105 MB.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"kbindex - keeps notes searchable by keyword (SQLite FTS5) and by meaning (ChromaDB)",
                "kbindex"};
   app.require_subcommand(1);

@@ -173,17 +173,26 @@ struct Conn {
 
   // Writes note texts (inserting or replacing) many rows per statement: FTS5 flushes its
   // pending terms at every statement boundary, so one row per statement made a new index
-  // segment per note and doubled the cost of indexing.
+  // segment per note and doubled the cost of indexing. A statement holds up to kRows rows and
+  // kBytes of text (a big note goes alone): SQLite and FTS5 hold several transient copies of
+  // every text of a statement, ~6x a 10 MiB note, and three such notes together were 150 MB.
   void WriteTexts(const std::vector<TextRow>& rows) {
     constexpr size_t kRows = 128;
+    constexpr size_t kBytes = 2u << 20;
     auto sql_for = [](size_t n) {
       std::string sql = "INSERT INTO document_text(doc_key, title, body) VALUES ";
       for (size_t i = 0; i < n; ++i) sql += i ? ",(?,?,?)" : "(?,?,?)";
       return sql + " ON CONFLICT(doc_key) DO UPDATE SET title=excluded.title, body=excluded.body";
     };
     static const std::string kFull = sql_for(kRows);
-    for (size_t start = 0; start < rows.size(); start += kRows) {
-      const size_t n = std::min(kRows, rows.size() - start);
+    for (size_t start = 0; start < rows.size();) {
+      size_t n = 0, bytes = 0;
+      while (start + n < rows.size() && n < kRows) {
+        const size_t b = rows[start + n].title->size() + rows[start + n].body->size();
+        if (n > 0 && bytes + b > kBytes) break;
+        bytes += b;
+        ++n;
+      }
       std::optional<SQLite::Statement> partial;
       SQLite::Statement* st;
       std::optional<StmtUse> use;
@@ -201,6 +210,7 @@ struct Conn {
         st->bindNoCopy(static_cast<int>(3 * i + 3), *r.body);
       }
       st->exec();
+      start += n;
     }
   }
 
