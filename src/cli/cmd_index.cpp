@@ -66,6 +66,17 @@ std::function<void(const kbindex::IndexProgress&)> ProgressLine(const char* phas
   };
 }
 
+// The sync pass that followed an index run, or why there was none.
+int ReportSyncAfterIndex(const Globals& g, const std::optional<kbindex::SyncSummary>& sync,
+                         const kbindex::Status& why_not) {
+  if (sync) return ReportSync(g, *sync, "sync");
+  if (why_not.ok()) return kExitOk;
+  std::fprintf(stderr, "kbindex: not synced to Chroma: %s\n"
+                       "kbindex: the documents are safe in SQLite (pending); run `kbindex sync` later\n",
+               Printable(why_not.message()).c_str());
+  return kExitFailure;
+}
+
 bool IsDatabaseSource(const kbindex::Options& o, const std::string& name) {
   for (const auto& s : o.sources) {
     if (s.name == name) return true;
@@ -113,14 +124,7 @@ int RunIndexSource(Globals& g, const IndexArgs& args) {
     Fail(r.status);
     exit_code = kExitFailure;
   }
-  if (r.sync) {
-    if (ReportSync(g, *r.sync, "sync") != kExitOk) exit_code = kExitFailure;
-  } else if (!r.sync_status.ok()) {
-    std::fprintf(stderr, "kbindex: not synced to Chroma: %s\n"
-                         "kbindex: the documents are safe in SQLite (pending); run `kbindex sync` later\n",
-                 Printable(r.sync_status.message()).c_str());
-    exit_code = kExitFailure;
-  }
+  if (ReportSyncAfterIndex(g, r.sync, r.sync_status) != kExitOk) exit_code = kExitFailure;
   if (g.json) PrintJson(app::SourceReportToJson(r).dump());
   return exit_code;
 }
@@ -170,14 +174,7 @@ int RunIndex(Globals& g, const IndexArgs& args) {
       std::printf("  skipped %s: %s\n", Printable(s.path).c_str(), Printable(s.detail).c_str());
     }
   }
-  if (r.sync) {
-    if (ReportSync(g, *r.sync, "sync") != kExitOk) exit_code = kExitFailure;
-  } else if (!r.sync_status.ok()) {
-    std::fprintf(stderr, "kbindex: not synced to Chroma: %s\n"
-                         "kbindex: the documents are safe in SQLite (pending); run `kbindex sync` later\n",
-                 Printable(r.sync_status.message()).c_str());
-    exit_code = kExitFailure;
-  }
+  if (ReportSyncAfterIndex(g, r.sync, r.sync_status) != kExitOk) exit_code = kExitFailure;
   if (g.json) PrintJson(app::IndexReportToJson(r).dump());
   return exit_code;
 }

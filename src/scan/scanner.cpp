@@ -59,26 +59,12 @@ ReadResult ReadFile(const std::string& path, int64_t max_bytes, std::string* out
   out->resize(static_cast<size_t>(st.st_size));
   size_t got = 0;
   for (;;) {
-    if (got == out->size()) {
-      if (static_cast<int64_t>(out->size()) > max_bytes) break;
-      // At the size fstat gave: usually the end. Look with a small buffer rather than growing
-      // the string (which doubles its capacity: 19 MB held for a 9.5 MB note).
-      char probe[4096];
-      const ssize_t more = ::read(fd, probe, sizeof probe);
-      if (more < 0 && errno == EINTR) continue;
-      if (more <= 0) {
-        if (more < 0) {
-          *err = errno;
-          ::close(fd);
-          return ReadResult::kUnreadable;
-        }
-        break;
-      }
-      out->append(probe, static_cast<size_t>(more));  // the file grew since fstat
-      got += static_cast<size_t>(more);
-      continue;
-    }
-    const ssize_t n = ::read(fd, out->data() + got, out->size() - got);
+    // At the size fstat gave (usually the end), look with a small buffer rather than growing
+    // the string, which would double its capacity: 19 MB held for a 9.5 MB note.
+    const bool at_size = got == out->size();
+    if (at_size && static_cast<int64_t>(got) > max_bytes) break;
+    char probe[4096];
+    const ssize_t n = at_size ? ::read(fd, probe, sizeof probe) : ::read(fd, out->data() + got, out->size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
       *err = errno;
@@ -86,6 +72,7 @@ ReadResult ReadFile(const std::string& path, int64_t max_bytes, std::string* out
       return ReadResult::kUnreadable;
     }
     if (n == 0) break;
+    if (at_size) out->append(probe, static_cast<size_t>(n));  // the file grew since fstat
     got += static_cast<size_t>(n);
   }
   ::close(fd);

@@ -145,7 +145,7 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     const size_t want = std::min(order.size() - next, static_cast<size_t>(k) - out.size());
     std::span<const std::string> batch(order.data() + next, want);
     next += want;
-    KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(batch, /*with_body=*/true));
+    KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(batch));
     std::unordered_map<std::string, Document*> by_id;
     for (auto& d : live) by_id.emplace(d.id, &d);
     for (const std::string& id : batch) {

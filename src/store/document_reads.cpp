@@ -21,12 +21,10 @@ Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
   return out;
 }
 
-Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids, bool with_body) {
+Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids) {
   std::vector<Document> out;
-  const std::string sql = with_body ? std::string("SELECT ") + kDocumentColumns + kDocumentFrom +
-                                          " WHERE d.id=? AND d.deleted_at IS NULL"
-                                    : std::string("SELECT ") + kDocumentColumnsNoBody + kDocumentFromNoBody +
-                                          " WHERE d.id=? AND d.deleted_at IS NULL";
+  static const std::string sql =
+      std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE d.id=? AND d.deleted_at IS NULL";
   Status st = impl_->Read("reading documents", [&](Conn& c) {
     out.clear();
     for (const std::string& id : ids) {

@@ -87,9 +87,9 @@ class DocumentStore {
 
   // --- reads ---
   Result<std::optional<Document>> Get(const std::string& id);
-  // Live documents among `ids` (used to drop vector hits that SQLite no longer has); their
-  // bodies only when asked for.
-  Result<std::vector<Document>> GetLive(std::span<const std::string> ids, bool with_body = true);
+  // Live documents among `ids`, with their text (used to drop vector hits that SQLite no
+  // longer has, and to make their snippets).
+  Result<std::vector<Document>> GetLive(std::span<const std::string> ids);
   // Runs an FTS5 MATCH expression: the `limit` best matches (bm25, title weighted 5x) with a
   // snippet each. Its cost is bounded by the query, not by a note's size (see fts_functions.h)
   // nor by the number of notes: of a query matching more than kMaxRankedMatches notes, the

@@ -122,6 +122,8 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
       return;
     }
   }
+  int length = 0;
+  api->xColumnSize(fts, -1, &length);
   double score = 0;
   for (size_t i = 0; i < stats->idf.size(); ++i) {
     Fts5PhraseIter it;
@@ -133,8 +135,6 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
       freq += col < n_val && col < columns ? sqlite3_value_double(val[col]) : 1.0;
     }
     if (freq <= 0) continue;
-    int length = 0;
-    api->xColumnSize(fts, -1, &length);
     score += stats->idf[i] * freq * (k1 + 1) / (freq + k1 * (1 - b + b * length / stats->avg_tokens));
   }
   sqlite3_result_double(ctx, -score);
