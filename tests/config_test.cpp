@@ -21,7 +21,8 @@ class ScopedEnv {
 TEST(ConfigTest, FileThenEnvironmentWithDefaultsForTheRest) {
   test::TempDir dir;
   test::WriteFile(dir / "c.json", R"({"db": "/data/kb.db", "collection": "notes", "chroma_url": "http://file:1",
-                                      "include": ["*.md"], "store_text": true, "max_attempts": 5})");
+                                      "include": ["*.md"], "store_text": true, "max_attempts": 5,
+                                      "search_mmap_bytes": 1048576})");
   ScopedEnv url("KBINDEX_CHROMA_URL", "http://env:2");
   auto c = LoadConfig(dir / "c.json");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -31,6 +32,7 @@ TEST(ConfigTest, FileThenEnvironmentWithDefaultsForTheRest) {
   EXPECT_EQ(c->include, std::vector<std::string>{"*.md"});
   EXPECT_TRUE(c->store_text);
   EXPECT_EQ(c->max_attempts, 5);
+  EXPECT_EQ(c->search_mmap_bytes, 1048576);
   EXPECT_EQ(c->worker_interval_s, 300);  // untouched default
   EXPECT_TRUE(ValidateConfig(*c).ok());
 }

@@ -62,6 +62,30 @@ TEST(MigrationsTest, FreshDatabaseReachesLatestVersionWithFts5) {
   EXPECT_TRUE((*again)->Get("notes:a.md")->has_value());
 }
 
+TEST(MappedReadersTest, SearchesSeeEveryWriteAsTheFileGrows) {
+  test::TempDir dir;
+  StoreOptions opt;
+  opt.reader_mmap_bytes = int64_t{1} << 30;
+  auto s = DocumentStore::Open(dir / "kb.db", opt);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const std::string filler(4000, 'x');
+  for (int round = 1; round <= 3; ++round) {
+    std::vector<DocumentInput> docs;
+    for (int i = 0; i < 100; ++i) {  // 300 in all: every match is ranked
+      const std::string id = "notes:r" + std::to_string(round) + "-" + std::to_string(i) + ".md";
+      docs.push_back(Doc(id, "mapped words round" + std::to_string(round) + " " + filler));
+    }
+    ASSERT_TRUE((*s)->PutDocuments(docs).ok());
+    // The database grew past what the readers had mapped: they map it again and see it all.
+    auto all = (*s)->KeywordSearch("\"mapped\"", 1000);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    EXPECT_EQ(all->size(), static_cast<size_t>(100 * round));
+    auto latest = (*s)->KeywordSearch("\"round" + std::to_string(round) + "\"", 1000);
+    ASSERT_TRUE(latest.ok());
+    EXPECT_EQ(latest->size(), 100u);
+  }
+}
+
 TEST(MigrationsTest, NewerDatabaseIsRefusedWithClearMessage) {
   test::TempDir dir;
   const std::string path = dir / "kb.db";

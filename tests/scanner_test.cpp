@@ -66,6 +66,36 @@ TEST_F(ScannerTest, IndexesMarkdownWithFrontmatterAndStableIds) {
   EXPECT_FALSE(store_->Get("notes:.hidden/e.md")->has_value());
 }
 
+TEST_F(ScannerTest, BulkScanLeavesTheKeywordIndexInOneSegment) {
+  for (int i = 0; i < 60; ++i) {
+    test::WriteFile(Note("n" + std::to_string(i) + ".md"), "shared words and note " + std::to_string(i));
+  }
+  auto small_batches = [](ScanOptions& o) {
+    o.first_batch_docs = 4;
+    o.batch_docs = 4;
+  };
+  // Below the threshold: each write transaction left its own segment (FTS5 merges only some).
+  auto r = Scan([&](ScanOptions& o) {
+    small_batches(o);
+    o.merge_index_after = 1000;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GT(*store_->KeywordIndexSegments(), 1);
+
+  for (int i = 0; i < 60; ++i) test::WriteFile(Note("n" + std::to_string(i) + ".md"), "changed words " + std::to_string(i));
+  r = Scan([&](ScanOptions& o) {
+    small_batches(o);
+    o.merge_index_after = 50;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->changed, 60);
+  EXPECT_EQ(*store_->KeywordIndexSegments(), 1);
+  auto hits = store_->KeywordSearch("\"changed\" \"words\"", 100);
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(hits->size(), 60u);
+  EXPECT_TRUE(store_->KeywordSearch("\"shared\"", 10)->empty());
+}
+
 TEST_F(ScannerTest, UnchangedRescanWritesAndReadsNothing) {
   for (int i = 0; i < 20; ++i) test::WriteFile(Note("n" + std::to_string(i) + ".md"), "note " + std::to_string(i));
   ASSERT_TRUE(Scan().ok());

@@ -18,6 +18,12 @@ struct Options {
   // Storage. Empty db_path: $XDG_DATA_HOME/kbindex/kbindex.db.
   std::string db_path;
   int busy_timeout_ms = 10'000;
+  // Searches read the database through a memory map of up to this many bytes. Each write
+  // empties the readers' page caches; mapped, a search does not copy its pages in again, which
+  // keeps search fast while notes are written. The mapped pages are the kernel's page cache and
+  // count in the process's RSS as file-backed memory. 0: off in the library, 2 GiB in
+  // `kbindex serve` and `kbindex mcp`; negative: off everywhere.
+  int64_t search_mmap_bytes = 0;
 
   // Folder scanning.
   std::vector<std::string> include = {"*.md", "*.markdown", "*.txt"};

@@ -97,6 +97,7 @@ Result<Options> LoadOptions(const std::string& file) {
       for (auto& [key, v] : j.items()) {
         if (key == "db") c.db_path = v.get<std::string>();
         else if (key == "busy_timeout_ms") c.busy_timeout_ms = v.get<int>();
+        else if (key == "search_mmap_bytes") c.search_mmap_bytes = v.get<int64_t>();
         else if (key == "include") c.include = v.get<std::vector<std::string>>();
         else if (key == "exclude") c.exclude = v.get<std::vector<std::string>>();
         else if (key == "max_file_bytes") c.max_file_bytes = v.get<int64_t>();

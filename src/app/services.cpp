@@ -41,6 +41,7 @@ Result<std::unique_ptr<Services>> Services::Open(Config config, ServicesOptions 
   }
   StoreOptions so;
   so.busy_timeout_ms = config.busy_timeout_ms;
+  so.reader_mmap_bytes = config.search_mmap_bytes;
   so.clock = options.clock;
   KB_ASSIGN_OR_RETURN(auto store, DocumentStore::Open(config.db_path, so));
   return std::unique_ptr<Services>(new Services(std::move(config), options, std::move(store)));

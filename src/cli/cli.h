@@ -27,6 +27,9 @@ struct Globals {
 
 // Opens the database named by the options. Prints the error itself (nullptr then).
 std::unique_ptr<kbindex::Database> OpenDatabase(const Globals& g);
+// The same for a long-running server (serve, mcp): searches read through a memory map unless
+// the configuration says otherwise (Options::search_mmap_bytes).
+std::unique_ptr<kbindex::Database> OpenServingDatabase(Globals& g);
 
 // Set by SIGINT/SIGTERM once InstallStopHandler ran: finish the batch in hand, then exit.
 // A second signal exits at once.

@@ -16,6 +16,11 @@ std::unique_ptr<kbindex::Database> OpenDatabase(const Globals& g) {
   return std::move(db).value();
 }
 
+std::unique_ptr<kbindex::Database> OpenServingDatabase(Globals& g) {
+  if (g.options.search_mmap_bytes == 0) g.options.search_mmap_bytes = int64_t{2} << 30;
+  return OpenDatabase(g);
+}
+
 int Fail(const kbindex::Status& status) {
   std::fprintf(stderr, "kbindex: %s\n", Printable(status.message()).c_str());
   return kExitFailure;

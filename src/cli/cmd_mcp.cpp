@@ -24,7 +24,7 @@ int RunMcp(Globals& g, const McpArgs& args) {
   std::atomic<bool> stop{false};
   SignalWatcher signals([&](int) { stop = true; });
 
-  auto db = OpenDatabase(g);
+  auto db = OpenServingDatabase(g);
   if (!db) return kExitFailure;
   app::Services& services = DatabaseAccess::ServicesOf(*db);
   if (!args.no_worker) {

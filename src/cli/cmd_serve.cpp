@@ -26,7 +26,7 @@ int RunServe(Globals& g, const ServeArgs& args) {
     if (!stopping.exchange(true)) stop_requested.set_value();
   });
   if (!g.quiet && g.verbose == 0) spdlog::set_level(spdlog::level::info);
-  auto db = OpenDatabase(g);
+  auto db = OpenServingDatabase(g);
   if (!db) return kExitFailure;
   app::Services& services = DatabaseAccess::ServicesOf(*db);
 

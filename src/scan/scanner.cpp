@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,6 +113,12 @@ class FolderScan {
     KB_RETURN_IF_ERROR(Finish(live, report_.files_seen == 0));
     KB_RETURN_IF_ERROR(store_.ReplaceSkipped(report_.source, report_.skipped));
     KB_RETURN_IF_ERROR(store_.MarkScanned(report_.source));
+    if (report_.written() >= opt_.merge_index_after) {
+      // Search works either way: a failure here costs speed, not data.
+      if (Status st = store_.OptimizeKeywordIndex(); !st.ok()) {
+        spdlog::warn("{}: keyword index not merged after the scan: {}", root_, st.ToString());
+      }
+    }
     return std::move(report_);
   }
 
@@ -392,7 +399,7 @@ class FolderScan {
             Skip(rel, "dangling_symlink", "symbolic link points to nothing");
           } else {
             Skip(rel, "unreadable", std::string("cannot follow link: ") + std::strerror(e));
-            seen_.insert(rel);
+            MarkSeen(rel);
           }
         }
         return;
@@ -419,6 +426,11 @@ class FolderScan {
     if (opt_.on_progress && report_.files_seen % 250 == 0) opt_.on_progress(report_);
   }
 
+  // Only rows the database already has can go missing: on a first index nothing is kept.
+  void MarkSeen(const std::string& rel) {
+    if (known_.count(rel)) seen_.insert(rel);
+  }
+
   // True when a live row elsewhere has this content: the file may have moved there.
   bool MayHaveMoved(const std::string& hash) {
     if (!live_by_hash_built_) {
@@ -433,7 +445,7 @@ class FolderScan {
   void VisitFile(const std::string& full, const std::string& rel, const struct stat& st) {
     const int64_t mtime = MtimeNs(st);
     const int64_t size = st.st_size;
-    seen_.insert(rel);
+    MarkSeen(rel);
     auto known = known_.find(rel);
     if (known != known_.end() && known->second.live && known->second.mtime_ns == mtime &&
         known->second.size == size) {
@@ -560,7 +572,7 @@ class FolderScan {
   ScanReport report_;
   std::unordered_map<std::string, FileState> known_;
   std::unordered_map<std::string, SkippedFile> previously_skipped_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<std::string> seen_;  // paths of known_ found on disk
   std::set<DirKey> visited_dirs_;
   std::vector<std::string> unreadable_dirs_;
   std::vector<DocumentInput> batch_;

@@ -43,6 +43,9 @@ struct ScanOptions {
   // ...and bytes of note text per transaction: a batch is held in memory, and SQLite holds
   // copies of it while writing (16 MiB cost ~40 MB of peak RSS; 4 MiB costs no speed).
   size_t batch_bytes = 4 * 1024 * 1024;
+  // A whole-folder scan that wrote at least this many notes merges the keyword index after
+  // (DocumentStore::OptimizeKeywordIndex): searches after a bulk index cost half.
+  int64_t merge_index_after = 1000;
   // Called after each committed write batch (the sync pipeline may start on it).
   std::function<void()> on_batch_committed;
   // Called before a changed file is read (a seam for tests that race the scan).

@@ -248,6 +248,7 @@ struct DocumentStore::Impl {
   const bool read_only;
   std::unique_ptr<Conn> writer;
   size_t max_readers = 8;
+  int64_t mmap_bytes = 0;  // PRAGMA mmap_size of each reader
   std::mutex pool_mu;
   std::condition_variable pool_cv;
   std::vector<std::unique_ptr<Conn>> readers;

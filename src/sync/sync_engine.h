@@ -43,9 +43,10 @@ struct SyncOptions {
   int64_t backoff_base_ms = 30'000;
   int64_t backoff_max_ms = 3'600'000;
   size_t max_batch_records = 0;  // 0: the vector store's MaxBatchSize()
-  // Record bytes per batch. Bounds memory (a batch is built while the previous one is sent);
-  // beyond a few thousand records per request Chroma gets no faster.
-  size_t max_batch_bytes = 8 * 1024 * 1024;
+  // Record bytes per batch. Bounds memory (a batch is built while the previous one is sent):
+  // 2 MiB is ~900 chunks per request, where Chroma is already no faster per record, and cost
+  // ~30 MB less peak RSS in `index` than 8 MiB.
+  size_t max_batch_bytes = 2 * 1024 * 1024;
   int page_docs = 512;           // documents read from SQLite at a time
   int unreachable_retry_ms = 2'000;  // after "unreachable", a pass fails fast this long before retrying
   // How long a claimed document stays leased to this pass if its outcome is never recorded
