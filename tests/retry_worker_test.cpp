@@ -133,6 +133,27 @@ TEST_F(RetryWorkerTest, LoopRunsOnTriggerAndStopsCleanly) {
   worker_->Stop();  // idempotent
 }
 
+TEST_F(RetryWorkerTest, NotesWrittenInABurstGoToTheVectorStoreInOnePass) {
+  worker_->Start();
+  auto wait_for = [&](auto pred) {
+    for (int i = 0; i < 2000 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return worker_->status().passes >= 1; }));  // the first, empty pass
+  const int upserts_before = fake_.upsert_calls.load();
+  const int64_t passes_before = worker_->status().passes;
+  // Ten notes, each written and announced on its own, 10 ms apart (an app saving a burst).
+  for (int i = 0; i < 10; ++i) {
+    Put(1, "burst" + std::to_string(i) + "-");
+    worker_->Trigger();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(wait_for([&] { return store_->Stats(3)->synced == 10; }));
+  EXPECT_EQ(worker_->status().passes - passes_before, 1);
+  EXPECT_EQ(fake_.upsert_calls.load() - upserts_before, 1);
+  worker_->Stop();
+}
+
 TEST(WorkerLockTest, SecondWorkerOnTheSameDatabaseIsRefused) {
   test::TempDir dir;
   auto first = WorkerLock::Acquire(dir / "kb.db");

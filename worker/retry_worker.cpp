@@ -113,6 +113,9 @@ void RetryWorker::Loop() {
     }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stop_ || triggered_; });
+    if (triggered_ && options_.trigger_settle_ms > 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.trigger_settle_ms), [&] { return stop_.load(); });
+    }
     triggered_ = false;
   }
 }

@@ -28,6 +28,10 @@ struct WorkerOptions {
   int64_t interval_ms = 300'000;
   int batch = 50;
   int64_t error_backoff_min_ms = 5'000;
+  // After a trigger (a note written), the pass waits this long so that notes written in a
+  // burst go to Chroma in one request: each upsert request costs Chroma ~20 ms of CPU however
+  // few records it carries (~1 ms per record beyond that).
+  int64_t trigger_settle_ms = 250;
   // Called on the worker's thread after every pass (outside the worker's lock): the index
   // check (app/index_check.h) hangs here.
   std::function<void(const SyncReport&)> after_pass;
