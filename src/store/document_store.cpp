@@ -101,6 +101,7 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
       writer->db.exec("PRAGMA foreign_keys=ON");
       writer->db.exec("PRAGMA temp_store=MEMORY");
       // FTS5 merges re-read recent pages; the default 2 MB cache made them come from the kernel.
+      // 8 MiB: 16 cost `index` ~10 MB more peak RSS; index time differed within the noise.
       writer->db.exec("PRAGMA cache_size=-8192");
       // A file that is not a database fails here rather than at the first query.
       (void)writer->db.execAndGet("PRAGMA user_version").getInt();
