@@ -56,6 +56,20 @@ TEST_F(SearcherTest, HybridFusesBothSidesAndSaysWhichFoundEachHit) {
   for (const auto& h : r->hits) EXPECT_TRUE(ids.insert(h.id).second) << h.id;
 }
 
+TEST_F(SearcherTest, AQueryThatRacedACollectionSwitchIsAskedAgainOnce) {
+  // Chroma 1.0 answers a query on a collection dropped while it ran with 412.
+  failing_.FailNextQueries(1, Status::RemotePermanent(
+                                  "Chroma query failed with HTTP 412: ChromaError: Missing metadata segment", 412));
+  auto r = semantic_->Search("sourdough starter", 3, "");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->empty());
+  // Any other rejection is the answer: not asked again.
+  failing_.FailNextQueries(1, Status::RemotePermanent("Chroma query failed with HTTP 400: bad", 400));
+  auto bad = semantic_->Search("sourdough starter", 3, "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().http_status(), 400);
+}
+
 TEST_F(SearcherTest, TombstonesAndOrphansNeverSurface) {
   std::vector<std::string> gone{"a"};
   ASSERT_TRUE(store_->Tombstone(gone).ok());  // still in the vector store until the next sync

@@ -115,8 +115,10 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
   }
   const int n = std::min(std::max(k * 4, 20), 300);
   auto hits = vectors_.Query(coll, e.row(0), n, where);
-  if (!hits.ok() && hits.status().code() == Status::Code::kNotFound) {
-    // The collection was replaced (switch, or recreated): look it up again once.
+  // The collection was replaced (an embedder switch, a rebuild, recreated) while we asked: a
+  // query Chroma 1.0 was answering when the old collection was dropped fails with 404, or with
+  // 412 "Missing metadata segment". Look the active collection up again and ask it once.
+  if (!hits.ok() && (hits.status().code() == Status::Code::kNotFound || hits.status().http_status() == 412)) {
     KB_ASSIGN_OR_RETURN(active, Active(true));
     coll = active.first;
     KB_ASSIGN_OR_RETURN(e, active.second->Embed(texts));

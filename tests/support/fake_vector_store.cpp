@@ -227,9 +227,22 @@ Result<GetResult> FailingVectorStore::Get(const CollectionRef& c, const GetReque
   if (auto d = Down()) return *d;
   return inner_.Get(c, request);
 }
+void FailingVectorStore::FailNextQueries(int n, Status status) {
+  std::lock_guard lock(mu_);
+  fail_queries_ = n;
+  fail_query_status_ = std::move(status);
+}
+
 Result<std::vector<QueryHit>> FailingVectorStore::Query(const CollectionRef& c, std::span<const float> e,
                                                         int n, const std::string& where_json) {
   if (auto d = Down()) return *d;
+  {
+    std::lock_guard lock(mu_);
+    if (fail_queries_ > 0) {
+      --fail_queries_;
+      return fail_query_status_;
+    }
+  }
   return inner_.Query(c, e, n, where_json);
 }
 Result<int64_t> FailingVectorStore::Count(const CollectionRef& c) {

@@ -68,6 +68,8 @@ class FailingVectorStore : public VectorStore {
   // The next `n` write calls (upsert/delete) fail with `status`; with `apply_first`, the inner
   // call is made first and only its reply is lost.
   void FailNextWrites(int n, Status status, bool apply_first = false);
+  // The next `n` queries fail with `status`.
+  void FailNextQueries(int n, Status status);
   // Every call (reads too) fails with `status` until cleared: a server that is down.
   void SetDown(std::optional<Status> status);
 
@@ -97,6 +99,8 @@ class FailingVectorStore : public VectorStore {
   int fail_writes_ = 0;
   Status fail_status_;
   bool apply_first_ = false;
+  int fail_queries_ = 0;
+  Status fail_query_status_;
   std::optional<Status> down_;
 };
 
