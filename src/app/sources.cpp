@@ -540,8 +540,10 @@ Result<kbindex::SourceReport> IndexSource(Services& s, const kbindex::SourceInde
     sync.Finish();
   }
   report.status = st;
-  if (report.added + report.changed + report.restored + report.removed > 0) s.NudgeWorker();
+  const int64_t written = report.added + report.changed + report.restored + report.removed;
+  if (written > 0) s.NudgeWorker();
   if (st.code() == Status::Code::kAborted && request.cancel && request.cancel->load()) return report;  // stopped
+  s.store().MergeKeywordIndexAfter(written);
   SourceRunRecord record;
   record.mode = mode;
   record.ok = st.ok();

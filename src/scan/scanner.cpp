@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,12 +112,7 @@ class FolderScan {
     KB_RETURN_IF_ERROR(Finish(live, report_.files_seen == 0));
     KB_RETURN_IF_ERROR(store_.ReplaceSkipped(report_.source, report_.skipped));
     KB_RETURN_IF_ERROR(store_.MarkScanned(report_.source));
-    if (report_.written() >= opt_.merge_index_after) {
-      // Search works either way: a failure here costs speed, not data.
-      if (Status st = store_.OptimizeKeywordIndex(); !st.ok()) {
-        spdlog::warn("{}: keyword index not merged after the scan: {}", root_, st.ToString());
-      }
-    }
+    store_.MergeKeywordIndexAfter(report_.written(), opt_.merge_index_after);
     return std::move(report_);
   }
 

@@ -44,8 +44,8 @@ struct ScanOptions {
   // copies of it while writing (16 MiB cost ~40 MB of peak RSS; 4 MiB costs no speed).
   size_t batch_bytes = 4 * 1024 * 1024;
   // A whole-folder scan that wrote at least this many notes merges the keyword index after
-  // (DocumentStore::OptimizeKeywordIndex): keyword searches after a bulk index cost ~30% less.
-  int64_t merge_index_after = 1000;
+  // (DocumentStore::MergeKeywordIndexAfter): keyword searches after a bulk index cost ~30% less.
+  int64_t merge_index_after = DocumentStore::kBulkWriteNotes;
   // Called after each committed write batch (the sync pipeline may start on it).
   std::function<void()> on_batch_committed;
   // Called before a changed file is read (a seam for tests that race the scan).

@@ -480,6 +480,13 @@ Status DocumentStore::OptimizeKeywordIndex() {
   });
 }
 
+void DocumentStore::MergeKeywordIndexAfter(int64_t notes_written, int64_t bulk) {
+  if (notes_written < bulk) return;
+  if (Status st = OptimizeKeywordIndex(); !st.ok()) {
+    spdlog::warn("keyword index not merged after writing {} notes: {}", notes_written, st.ToString());
+  }
+}
+
 Result<int64_t> DocumentStore::KeywordIndexSegments() {
   int64_t n = 0;
   Status st = impl_->Read("counting keyword index segments", [&](Conn& c) {

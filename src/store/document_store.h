@@ -214,6 +214,12 @@ class DocumentStore {
   // belongs after a bulk write, not after each note (FTS5's own merging keeps a trickle of
   // small segments in check). A no-op when the index is already one segment.
   Status OptimizeKeywordIndex();
+  // A write of at least this many notes is a bulk write.
+  static constexpr int64_t kBulkWriteNotes = 1000;
+  // What every bulk writer (folder scan, database source run) calls when it is done: merges
+  // when `notes_written` reached `bulk`. A failure is logged, not returned: search works either
+  // way, it only costs speed.
+  void MergeKeywordIndexAfter(int64_t notes_written, int64_t bulk = kBulkWriteNotes);
   // How many segments the FTS5 index has now.
   Result<int64_t> KeywordIndexSegments();
 

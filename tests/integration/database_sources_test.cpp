@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "integration/source_harness.h"
+#include "store/document_store.h"
 #include "support/serve_client.h"
 #include "vector/local_chroma.h"
 
@@ -68,6 +69,42 @@ std::map<std::string, std::string> SqliteLiveRows(const std::string& path) {
   SQLite::Statement q(db, "SELECT id, body FROM notes WHERE deleted = 0 AND body IS NOT NULL");
   while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getString();
   return out;
+}
+
+int64_t KeywordIndexSegments(const std::string& kb_db) {
+  auto store = DocumentStore::Open(kb_db);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? (*store)->KeywordIndexSegments().value_or(-1) : -1;
+}
+
+// A source run that wrote a bulk of notes leaves the keyword index in one segment, as a folder
+// scan does; a small run leaves FTS5's segments alone.
+TEST(SqliteSourceTest, ABulkRunLeavesTheKeywordIndexMerged) {
+  SourceHarness h(/*with_postgres=*/false);
+  ASSERT_TRUE(h.ready());
+  const std::string file = h.dir / "app.sqlite";
+  SQLite::Database db(file, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT, updated_at INTEGER NOT NULL, "
+          "deleted INTEGER NOT NULL DEFAULT 0)");
+  auto add = [&](int from, int to) {
+    SQLite::Transaction tx(db);
+    for (int i = from; i <= to; ++i) {
+      SQLite::Statement ins(db, std::string("INSERT INTO notes(title, body, updated_at) VALUES (?, ?, ") + kNowMs + ")");
+      ins.bind(1, "Note " + std::to_string(i));
+      ins.bind(2, "merged words " + std::to_string(i));
+      ins.exec();
+    }
+    tx.commit();
+  };
+  add(1, 400);  // 10 write transactions of 40 rows, fewer than a bulk write
+  h.WriteConfig(json::array({SqliteSource(file)}));
+  EXPECT_EQ(h.Index("sq", {"--no-sync"})["source"]["added"], 400);
+  ASSERT_GT(KeywordIndexSegments(h.db()), 1);
+
+  add(401, 400 + DocumentStore::kBulkWriteNotes);
+  EXPECT_EQ(h.Index("sq", {"--no-sync"})["source"]["added"], DocumentStore::kBulkWriteNotes);
+  EXPECT_EQ(KeywordIndexSegments(h.db()), 1);
+  EXPECT_EQ(h.LiveDocuments("sq").size(), static_cast<size_t>(400 + DocumentStore::kBulkWriteNotes));
 }
 
 // An application (the sqlite3 shell, another process) keeps writing the notes file in small
