@@ -71,6 +71,24 @@ std::map<std::string, std::string> SqliteLiveRows(const std::string& path) {
   return out;
 }
 
+// The application's notes table, as SqliteSource() maps it.
+void CreateSqliteNotes(SQLite::Database& db) {
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT, updated_at INTEGER NOT NULL, "
+          "deleted INTEGER NOT NULL DEFAULT 0)");
+}
+
+// Rows `from`..`to` ("Note <i>", body(i)) in one transaction.
+void AddSqliteNotes(SQLite::Database& db, int from, int to, const std::function<std::string(int)>& body) {
+  SQLite::Transaction tx(db);
+  for (int i = from; i <= to; ++i) {
+    SQLite::Statement ins(db, std::string("INSERT INTO notes(title, body, updated_at) VALUES (?, ?, ") + kNowMs + ")");
+    ins.bind(1, "Note " + std::to_string(i));
+    ins.bind(2, body(i));
+    ins.exec();
+  }
+  tx.commit();
+}
+
 int64_t KeywordIndexSegments(const std::string& kb_db) {
   auto store = DocumentStore::Open(kb_db);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -84,17 +102,9 @@ TEST(SqliteSourceTest, ABulkRunLeavesTheKeywordIndexMerged) {
   ASSERT_TRUE(h.ready());
   const std::string file = h.dir / "app.sqlite";
   SQLite::Database db(file, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT, updated_at INTEGER NOT NULL, "
-          "deleted INTEGER NOT NULL DEFAULT 0)");
+  CreateSqliteNotes(db);
   auto add = [&](int from, int to) {
-    SQLite::Transaction tx(db);
-    for (int i = from; i <= to; ++i) {
-      SQLite::Statement ins(db, std::string("INSERT INTO notes(title, body, updated_at) VALUES (?, ?, ") + kNowMs + ")");
-      ins.bind(1, "Note " + std::to_string(i));
-      ins.bind(2, "merged words " + std::to_string(i));
-      ins.exec();
-    }
-    tx.commit();
+    AddSqliteNotes(db, from, to, [](int i) { return "merged words " + std::to_string(i); });
   };
   add(1, 400);  // 10 write transactions of 40 rows, fewer than a bulk write
   h.WriteConfig(json::array({SqliteSource(file)}));
@@ -116,16 +126,8 @@ TEST(SqliteSourceTest, AFileWrittenByAnotherProcessWhileItIsReadLosesNothing) {
   const std::string file = h.dir / "app.sqlite";
   {
     SQLite::Database db(file, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT, updated_at INTEGER NOT NULL, "
-            "deleted INTEGER NOT NULL DEFAULT 0)");
-    SQLite::Transaction tx(db);
-    for (int i = 1; i <= 200; ++i) {
-      SQLite::Statement ins(db, std::string("INSERT INTO notes(title, body, updated_at) VALUES (?, ?, ") + kNowMs + ")");
-      ins.bind(1, "Note " + std::to_string(i));
-      ins.bind(2, NoteBody("Note " + std::to_string(i), 1 + i % 2));
-      ins.exec();
-    }
-    tx.commit();
+    CreateSqliteNotes(db);
+    AddSqliteNotes(db, 1, 200, [](int i) { return NoteBody("Note " + std::to_string(i), 1 + i % 2); });
   }
   h.WriteConfig(json::array({SqliteSource(file)}));
   EXPECT_EQ(h.Index("sq")["source"]["added"], 200);
