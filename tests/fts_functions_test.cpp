@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "store/document_store.h"
+#include "store/read_admission.h"
 #include "support/temp_dir.h"
 
 namespace kb {
@@ -106,6 +107,50 @@ TEST_F(HugeNoteTest, ReadersDoNotWaitForALongWrite) {
   // With one connection behind one lock, every read waited for the whole write: none here.
   EXPECT_GT(reads_during_write, 3);
   EXPECT_TRUE(store_->Get("second")->has_value());  // and the write is visible to readers after
+}
+
+TEST_F(HugeNoteTest, ASlowSearchGivesUpItsTurnSoShortReadsRunBesideIt) {
+  // One read at a time: a short read gets in only because the slow search gave its turn up.
+  StoreOptions one_at_a_time;
+  one_at_a_time.concurrent_reads = 1;
+  auto store = std::move(DocumentStore::Open(dir_ / "kb.db", one_at_a_time)).value();
+  std::atomic<bool> searching{true};
+  std::thread slow([&] {
+    // A proximity query over two million positions: seconds of work, cut at its budget.
+    (void)store->KeywordSearch("NEAR(word word word, 2)", 10, "", "**", "**", 1500);
+    searching = false;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(3 * ReadAdmission::kHoldMs));
+  int reads_during_search = 0;
+  while (searching) {
+    ASSERT_TRUE(store->Get("small")->has_value());
+    if (searching) ++reads_during_search;
+  }
+  slow.join();
+  // Had it kept its turn, every read would have waited for the whole search: none here.
+  EXPECT_GT(reads_during_search, 3);
+}
+
+TEST(ReadAdmissionTest, AReadWaitsForATurnAndGetsTheOneGivenBack) {
+  ReadAdmission admission(1);
+  admission.Enter();
+  std::atomic<bool> second_in{false};
+  std::thread second([&] {
+    admission.Enter();
+    second_in = true;
+    admission.Leave();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(second_in) << "two reads ran at once with one turn";
+  admission.Leave();
+  second.join();
+  EXPECT_TRUE(second_in);
+  // Two turns: two reads at once, without waiting.
+  ReadAdmission two(2);
+  two.Enter();
+  two.Enter();
+  two.Leave();
+  two.Leave();
 }
 
 TEST(ReadOnlyStoreTest, AWriteProtectedDatabaseIsSearchableAndRefusesWritesClearly) {

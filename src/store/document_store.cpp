@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <cstdio>
+#include <utility>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -155,6 +156,9 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::Open(const std::string& pa
   auto impl = std::make_unique<Impl>(path, open_path, options.busy_timeout_ms, std::move(writer), read_only);
   impl->readers_unavailable = memory;
   impl->mmap_bytes = options.reader_mmap_bytes;
+  impl->admission = std::make_unique<ReadAdmission>(
+      options.concurrent_reads > 0 ? options.concurrent_reads
+                                   : static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   return std::unique_ptr<DocumentStore>(new DocumentStore(path, clock, std::move(impl)));
 }
 
@@ -227,18 +231,41 @@ void DocumentStore::Impl::ReleaseReader(Conn* c) {
 }
 
 namespace {
-struct Budget {
-  std::chrono::steady_clock::time_point deadline;
+// What Read's progress handler watches: the time budget, and the turn it holds.
+struct ReadTurn {
+  ReadAdmission* admission = nullptr;  // set while the turn is held
+  std::chrono::steady_clock::time_point give_up_turn_at;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+
+  void GiveUp() {
+    if (admission != nullptr) std::exchange(admission, nullptr)->Leave();
+  }
 };
-int OverBudget(void* p) { return std::chrono::steady_clock::now() > static_cast<Budget*>(p)->deadline ? 1 : 0; }
+int OnProgress(void* p) {
+  auto* turn = static_cast<ReadTurn*>(p);
+  const auto now = std::chrono::steady_clock::now();
+  if (turn->admission != nullptr && now >= turn->give_up_turn_at) turn->GiveUp();
+  return turn->deadline && now > *turn->deadline ? 1 : 0;
+}
+// Set while this thread holds a turn: a read nested in another needs no second one.
+thread_local bool t_in_read = false;
 }  // namespace
 
 Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn&)>& fn, int budget_ms) {
+  ReadTurn turn;
+  const bool nested = t_in_read;
+  if (!nested) {
+    admission->Enter();
+    turn.admission = admission.get();
+    t_in_read = true;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  turn.give_up_turn_at = started + std::chrono::milliseconds(ReadAdmission::kHoldMs);
+  if (budget_ms > 0) turn.deadline = started + std::chrono::milliseconds(budget_ms);
   Conn* reader = AcquireReader();
   Conn& c = reader ? *reader : *writer;
   std::unique_lock lock(c.mu);
-  Budget budget{std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms)};
-  if (budget_ms > 0) sqlite3_progress_handler(c.db.getHandle(), 1000, &OverBudget, &budget);
+  sqlite3_progress_handler(c.db.getHandle(), 1000, &OnProgress, &turn);
   Status st;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(3 * busy_timeout_ms, 1000));
   for (int attempt = 0;; ++attempt) {
@@ -273,9 +300,11 @@ Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn
       break;
     }
   }
-  if (budget_ms > 0) sqlite3_progress_handler(c.db.getHandle(), 0, nullptr, nullptr);
+  sqlite3_progress_handler(c.db.getHandle(), 0, nullptr, nullptr);
   lock.unlock();
   if (reader) ReleaseReader(reader);
+  turn.GiveUp();
+  if (!nested) t_in_read = false;
   return st;
 }
 

@@ -30,6 +30,7 @@ struct StoreOptions {
   int busy_timeout_ms = 10'000;
   Clock* clock = nullptr;  // nullptr: the real clock
   int64_t reader_mmap_bytes = 0;  // PRAGMA mmap_size of the reader connections (<= 0: off)
+  int concurrent_reads = 0;       // reads that run at once, the rest wait their turn (0: one per core, at least 2)
 };
 
 class DocumentStore {

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "store/document_store.h"
+#include "store/read_admission.h"
 
 namespace kb {
 
@@ -220,8 +222,9 @@ struct Conn {
 };
 
 // One writer connection, and a pool of read-only connections so that readers never wait on the
-// writer or on each other (WAL lets them read while a write is in progress). An in-memory
-// database has no second connection: everything goes through the writer.
+// writer, nor on each other for longer than ReadAdmission::kHoldMs (WAL lets them read while a
+// write is in progress). An in-memory database has no second connection: everything goes
+// through the writer.
 struct DocumentStore::Impl {
   Impl(std::string display_path_in, std::string path_in, int busy_timeout, std::unique_ptr<Conn> writer_in,
        bool read_only_in)
@@ -248,6 +251,7 @@ struct DocumentStore::Impl {
   const bool read_only;
   std::unique_ptr<Conn> writer;
   size_t max_readers = 8;
+  std::unique_ptr<ReadAdmission> admission;
   int64_t mmap_bytes = 0;  // PRAGMA mmap_size of each reader
   std::mutex pool_mu;
   std::condition_variable pool_cv;
