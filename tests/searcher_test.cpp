@@ -56,6 +56,35 @@ TEST_F(SearcherTest, HybridFusesBothSidesAndSaysWhichFoundEachHit) {
   for (const auto& h : r->hits) EXPECT_TRUE(ids.insert(h.id).second) << h.id;
 }
 
+TEST_F(SearcherTest, HybridHitsShowTheirBestChunksHeadingAndAnExcerptWhicheverSideFoundThem) {
+  Put("d", "Starter", "# Feeding\nfeed the sourdough starter every morning\n\n# Storage\nkeep it cold");
+  Put("e", "Loaves", "# Crumb\nsourdough sourdough crumb");
+  SyncEngine engine(*store_, failing_, embedder_, SyncOptions{});
+  ASSERT_EQ(engine.Run({}).synced, 2);
+  Searcher s(*store_, semantic_.get());
+  SearchRequest req;
+  req.query = "sourdough starter";
+  req.mode = SearchMode::kHybrid;
+  req.k = 10;
+  auto r = s.Search(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SearchHit* both = nullptr;
+  const SearchHit* meaning_only = nullptr;
+  for (const auto& h : r->hits) {
+    if (h.id == "d") both = &h;
+    if (h.id == "e") meaning_only = &h;
+  }
+  ASSERT_NE(both, nullptr);
+  EXPECT_GT(both->keyword_rank, 0);
+  ASSERT_GT(both->semantic_rank, 0);
+  EXPECT_EQ(both->heading, "Feeding");  // from the semantic side's best chunk
+  EXPECT_NE(both->snippet.find("**sourdough**"), std::string::npos) << both->snippet;  // keyword's
+  ASSERT_NE(meaning_only, nullptr) << "the note sharing one word is a semantic-only hit";
+  EXPECT_EQ(meaning_only->keyword_rank, 0);
+  EXPECT_EQ(meaning_only->heading, "Crumb");
+  EXPECT_EQ(meaning_only->snippet, "Crumb sourdough sourdough crumb");
+}
+
 TEST_F(SearcherTest, AQueryThatRacedACollectionSwitchIsAskedAgainOnce) {
   // Chroma 1.0 answers a query on a collection dropped while it ran with 412.
   failing_.FailNextQueries(1, Status::RemotePermanent(

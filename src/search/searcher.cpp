@@ -65,7 +65,7 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
     if (semantic_ == nullptr) {
       resp.degraded = true;
       resp.degraded_reason = "no vector store configured";
-    } else if (auto s = semantic_->Search(req.query, depth, req.source); s.ok()) {
+    } else if (auto s = semantic_->Search(req.query, depth, req.source, /*excerpts=*/!want_keyword); s.ok()) {
       semantic = std::move(s).value();
       semantic_ok = true;
     } else if (s.status().code() == Status::Code::kInvalidArgument) {
@@ -110,7 +110,6 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
       h.semantic_rank = rank;
       h.similarity = 1.0 - s.distance;
       h.score += weight / (kRrfK + rank);
-      h.heading = s.heading;
       continue;
     }
     if (1.0 - s.distance < floor) continue;
@@ -123,7 +122,7 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
     h.sync_status = s.doc.sync_status;
     h.semantic_rank = rank;
     h.similarity = 1.0 - s.distance;
-    h.heading = s.heading;
+    h.heading = std::move(s.heading);
     h.score = want_keyword ? weight / (kRrfK + rank) : 1.0 - s.distance;
     index.emplace(h.id, fused.size());
     fused.push_back(std::move(h));
@@ -131,6 +130,22 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
   std::stable_sort(fused.begin(), fused.end(),
                    [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
   if (fused.size() > static_cast<size_t>(req.k)) fused.resize(static_cast<size_t>(req.k));
+  if (want_keyword) {
+    // Excerpts (the best chunk's heading, and the snippet of a hit keyword search did not find)
+    // for the hits shown only: hybrid looks twice as deep as it shows.
+    std::vector<SemanticHit> shown;
+    std::vector<SearchHit*> to;
+    for (SearchHit& h : fused) {
+      if (h.semantic_rank == 0) continue;
+      shown.push_back(std::move(semantic[static_cast<size_t>(h.semantic_rank - 1)]));
+      to.push_back(&h);
+    }
+    KB_RETURN_IF_ERROR(semantic_->AddExcerpts(shown));
+    for (size_t i = 0; i < shown.size(); ++i) {
+      to[i]->heading = std::move(shown[i].heading);
+      if (to[i]->keyword_rank == 0) to[i]->snippet = std::move(shown[i].snippet);
+    }
+  }
   resp.hits = std::move(fused);
   return resp;
 }

@@ -61,8 +61,10 @@ SemanticIndex::SemanticIndex(DocumentStore& store, VectorStore& vectors, Embedde
       configured_collection_(std::move(collection)) {}
 
 Result<std::pair<CollectionRef, Embedder*>> SemanticIndex::Active(bool refresh) {
-  KB_ASSIGN_OR_RETURN(auto recorded, store_.GetMeta(meta::kEmbedder));
-  KB_ASSIGN_OR_RETURN(auto active, store_.GetMeta(meta::kCollection));
+  static const std::string kKeys[] = {meta::kEmbedder, meta::kCollection};
+  KB_ASSIGN_OR_RETURN(auto values, store_.GetMetas(kKeys));
+  const std::optional<std::string>& recorded = values[0];
+  const std::optional<std::string>& active = values[1];
   std::lock_guard lock(mu_);
   Embedder* embedder = &default_embedder_;
   if (recorded && *recorded != default_embedder_.Id()) {
@@ -102,7 +104,7 @@ Result<double> SemanticIndex::Floor() {
 }
 
 Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query, int k,
-                                                       const std::string& source) {
+                                                       const std::string& source, bool excerpts) {
   if (k < 1) return Status::InvalidArgument("k must be at least 1");
   if (auto bad = utf8::FindInvalid(query)) return Status::InvalidArgument("query is not valid UTF-8");
   KB_ASSIGN_OR_RETURN(auto active, Active(false));
@@ -140,14 +142,14 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     best.emplace(parts->first, Best{h.distance, parts->second});
     order.push_back(std::move(parts->first));
   }
-  // The closest k live notes, read (with their text, for the snippet) in as few batches as
-  // the orphans and tombstones among them need: usually one.
+  // The closest k live notes, read (with their text, when the excerpts are made here) in as
+  // few batches as the orphans and tombstones among them need: usually one.
   std::vector<SemanticHit> out;
   for (size_t next = 0; static_cast<int>(out.size()) < k && next < order.size();) {
     const size_t want = std::min(order.size() - next, static_cast<size_t>(k) - out.size());
     std::span<const std::string> batch(order.data() + next, want);
     next += want;
-    KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(batch));
+    KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(batch, excerpts));
     std::unordered_map<std::string, Document*> by_id;
     for (auto& d : live) by_id.emplace(d.id, &d);
     for (const std::string& id : batch) {
@@ -157,17 +159,39 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
       SemanticHit hit;
       hit.doc = std::move(*it->second);
       hit.distance = b.distance;
-      if (auto chunk = SentChunk(hit.doc, b.sent, chunker_)) {
-        hit.chunk = chunk->position;
-        hit.heading = std::move(chunk->chunk.heading);
-        hit.snippet = MakeExcerpt(chunk->chunk.text);
-      }
-      hit.doc.body.clear();
-      hit.doc.body.shrink_to_fit();
+      hit.sent_chunk = b.sent;
+      if (excerpts) FillExcerpt(hit);
       out.push_back(std::move(hit));
     }
   }
   return out;
+}
+
+void SemanticIndex::FillExcerpt(SemanticHit& hit) const {
+  if (auto chunk = SentChunk(hit.doc, hit.sent_chunk, chunker_)) {
+    hit.chunk = chunk->position;
+    hit.heading = std::move(chunk->chunk.heading);
+    hit.snippet = MakeExcerpt(chunk->chunk.text);
+  }
+  hit.doc.body.clear();
+  hit.doc.body.shrink_to_fit();
+}
+
+Status SemanticIndex::AddExcerpts(std::span<SemanticHit> hits) {
+  if (hits.empty()) return Status::Ok();
+  std::vector<std::string> ids;
+  ids.reserve(hits.size());
+  for (const SemanticHit& h : hits) ids.push_back(h.doc.id);
+  KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(ids));
+  std::unordered_map<std::string, Document*> by_id;
+  for (auto& d : live) by_id.emplace(d.id, &d);
+  for (SemanticHit& h : hits) {
+    auto it = by_id.find(h.doc.id);
+    if (it == by_id.end()) continue;  // deleted since the search: it keeps no excerpt
+    h.doc.body = std::move(it->second->body);
+    FillExcerpt(h);
+  }
+  return Status::Ok();
 }
 
 }  // namespace kb

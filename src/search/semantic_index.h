@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct SemanticHit {
   int chunk = 0;          // position of the best chunk among the note's chunks
   std::string heading;
   std::string snippet;   // from the best chunk
+  int sent_chunk = 0;    // the best chunk's index among the chunks the sync sent
 };
 
 // Follows the database: each query uses the active collection and the embedder recorded in
@@ -38,8 +40,13 @@ class SemanticIndex {
                 ChunkerOptions chunker, std::string collection);
 
   // Up to k documents, closest first. Unavailable/Timeout when Chroma is down; NotFound when
-  // nothing was synced yet.
-  Result<std::vector<SemanticHit>> Search(const std::string& query, int k, const std::string& source);
+  // nothing was synced yet. With `excerpts` false the hits carry no text, chunk, heading or
+  // snippet: AddExcerpts gives them to the ones that will be shown (re-chunking a note for its
+  // excerpt costs more than finding it).
+  Result<std::vector<SemanticHit>> Search(const std::string& query, int k, const std::string& source,
+                                          bool excerpts = true);
+  // Chunk, heading and snippet for hits of a Search made without excerpts (one read).
+  Status AddExcerpts(std::span<SemanticHit> hits);
 
   // The similarity floor for semantic-only hybrid hits, calibrated for the active embedder
   // (search/semantic_floor.h): read from the meta table, or calibrated and recorded there.
@@ -48,6 +55,8 @@ class SemanticIndex {
  private:
   // The active collection and the embedder for it.
   Result<std::pair<CollectionRef, Embedder*>> Active(bool refresh);
+  // Chunk, heading and snippet from the note's text, which it then drops.
+  void FillExcerpt(SemanticHit& hit) const;
 
   DocumentStore& store_;
   VectorStore& vectors_;

@@ -21,14 +21,16 @@ Result<std::optional<Document>> DocumentStore::Get(const std::string& id) {
   return out;
 }
 
-Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids) {
+Result<std::vector<Document>> DocumentStore::GetLive(std::span<const std::string> ids, bool with_text) {
   std::vector<Document> out;
   static const std::string sql =
       std::string("SELECT ") + kDocumentColumns + kDocumentFrom + " WHERE d.id=? AND d.deleted_at IS NULL";
+  static const std::string sql_no_text = std::string("SELECT ") + kDocumentColumnsNoBody + kDocumentFromNoBody +
+                                         " WHERE d.id=? AND d.deleted_at IS NULL";
   Status st = impl_->Read("reading documents", [&](Conn& c) {
     out.clear();
     for (const std::string& id : ids) {
-      auto q = c.Stmt(sql);
+      auto q = c.Stmt(with_text ? sql : sql_no_text);
       q->bind(1, id);
       if (q->executeStep()) out.push_back(ReadDocument(*q));
     }

@@ -464,6 +464,20 @@ Result<std::optional<std::string>> DocumentStore::GetMeta(const std::string& key
   return out;
 }
 
+Result<std::vector<std::optional<std::string>>> DocumentStore::GetMetas(std::span<const std::string> keys) {
+  std::vector<std::optional<std::string>> out;
+  Status st = impl_->Read("reading meta", [&](Conn& c) {
+    out.assign(keys.size(), std::nullopt);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto q = c.Stmt("SELECT value FROM meta WHERE key=?");
+      q->bind(1, keys[i]);
+      if (q->executeStep()) out[i] = q->getColumn(0).getString();
+    }
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
 Status DocumentStore::SetMeta(const std::string& key, const std::string& value) {
   return impl_->Write("writing meta", [&](Conn& c) {
     auto q = c.Stmt(

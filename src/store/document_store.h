@@ -89,9 +89,9 @@ class DocumentStore {
 
   // --- reads ---
   Result<std::optional<Document>> Get(const std::string& id);
-  // Live documents among `ids`, with their text (used to drop vector hits that SQLite no
-  // longer has, and to make their snippets).
-  Result<std::vector<Document>> GetLive(std::span<const std::string> ids);
+  // Live documents among `ids` (used to drop vector hits that SQLite no longer has), with
+  // their text unless `with_text` is false (it makes their snippets).
+  Result<std::vector<Document>> GetLive(std::span<const std::string> ids, bool with_text = true);
   // Runs an FTS5 MATCH expression: the `limit` best matches (bm25, title weighted 5x) with a
   // snippet each. Its cost is bounded by the query, not by a note's size (see fts_functions.h)
   // nor by the number of notes: of a query matching more than kMaxRankedMatches notes, the
@@ -200,6 +200,8 @@ class DocumentStore {
 
   // --- meta key/value ---
   Result<std::optional<std::string>> GetMeta(const std::string& key);
+  // Several keys read together (one snapshot); the values in the order of `keys`.
+  Result<std::vector<std::optional<std::string>>> GetMetas(std::span<const std::string> keys);
   Status SetMeta(const std::string& key, const std::string& value);
   Status DeleteMeta(const std::string& key);
 
