@@ -53,6 +53,7 @@ constexpr int kTokenColocated = 0x0001;  // FTS5_TOKEN_COLOCATED
 
 struct RankStats {
   std::vector<double> idf;
+  std::vector<double> weights;  // per column (1 past the arguments given)
   double avg_tokens = 1;
 };
 
@@ -100,6 +101,7 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
     int rc = api->xRowCount(fts, &rows);
     if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
     stats->avg_tokens = rows > 0 ? std::max(1.0, static_cast<double>(tokens) / static_cast<double>(rows)) : 1.0;
+    for (int col = 0; col < columns; ++col) stats->weights.push_back(col < n_val ? sqlite3_value_double(val[col]) : 1.0);
     const bool has_range = n_val >= columns + 2;
     const sqlite3_int64 min_rowid = has_range ? sqlite3_value_int64(val[columns]) : 0;
     const sqlite3_int64 max_rowid = has_range ? sqlite3_value_int64(val[columns + 1]) : 0;
@@ -132,7 +134,7 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
     int seen = 0;
     if (api->xPhraseFirst(fts, static_cast<int>(i), &it, &col, &off) != SQLITE_OK) continue;
     for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
-      freq += col < n_val && col < columns ? sqlite3_value_double(val[col]) : 1.0;
+      freq += col < columns ? stats->weights[static_cast<size_t>(col)] : 1.0;
     }
     if (freq <= 0) continue;
     score += stats->idf[i] * freq * (k1 + 1) / (freq + k1 * (1 - b + b * length / stats->avg_tokens));
