@@ -13,6 +13,15 @@ namespace kb {
 
 using json = nlohmann::json;
 
+namespace {
+// The documents of a GetLive by id.
+std::unordered_map<std::string, Document*> ById(std::vector<Document>& docs) {
+  std::unordered_map<std::string, Document*> out;
+  for (auto& d : docs) out.emplace(d.id, &d);
+  return out;
+}
+}  // namespace
+
 std::string MakeExcerpt(std::string_view text, size_t max_bytes) {
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + 4);
@@ -150,8 +159,7 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     std::span<const std::string> batch(order.data() + next, want);
     next += want;
     KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(batch, excerpts));
-    std::unordered_map<std::string, Document*> by_id;
-    for (auto& d : live) by_id.emplace(d.id, &d);
+    const auto by_id = ById(live);
     for (const std::string& id : batch) {
       auto it = by_id.find(id);
       if (it == by_id.end()) continue;  // orphan, tombstone or an id the note no longer has
@@ -183,8 +191,7 @@ Status SemanticIndex::AddExcerpts(std::span<SemanticHit> hits) {
   ids.reserve(hits.size());
   for (const SemanticHit& h : hits) ids.push_back(h.doc.id);
   KB_ASSIGN_OR_RETURN(auto live, store_.GetLive(ids));
-  std::unordered_map<std::string, Document*> by_id;
-  for (auto& d : live) by_id.emplace(d.id, &d);
+  const auto by_id = ById(live);
   for (SemanticHit& h : hits) {
     auto it = by_id.find(h.doc.id);
     if (it == by_id.end()) continue;  // deleted since the search: it keeps no excerpt

@@ -4,6 +4,7 @@
 #include "store/document_store.h"
 
 #include <fcntl.h>
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <spdlog/spdlog.h>
@@ -453,15 +454,8 @@ Result<bool> DocumentStore::RecordCollectionBinding(const CollectionBindingRecor
 }
 
 Result<std::optional<std::string>> DocumentStore::GetMeta(const std::string& key) {
-  std::optional<std::string> out;
-  Status st = impl_->Read("reading meta", [&](Conn& c) {
-    out.reset();
-    auto q = c.Stmt("SELECT value FROM meta WHERE key=?");
-    q->bind(1, key);
-    if (q->executeStep()) out = q->getColumn(0).getString();
-  });
-  if (!st.ok()) return st;
-  return out;
+  KB_ASSIGN_OR_RETURN(auto values, GetMetas(std::span<const std::string>(&key, 1)));
+  return std::move(values[0]);
 }
 
 Result<std::vector<std::optional<std::string>>> DocumentStore::GetMetas(std::span<const std::string> keys) {
