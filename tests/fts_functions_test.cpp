@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "store/document_store.h"
 #include "store/read_admission.h"
@@ -151,6 +154,34 @@ TEST(ReadAdmissionTest, AReadWaitsForATurnAndGetsTheOneGivenBack) {
   two.Enter();
   two.Leave();
   two.Leave();
+}
+
+TEST(ReadAdmissionTest, AGivenBackTurnGoesToTheLongestWaiterNotToANewcomer) {
+  ReadAdmission admission(1);
+  admission.Enter();
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::thread waiter([&] {
+    admission.Enter();
+    {
+      std::lock_guard lock(mu);
+      order.push_back("waiter");
+    }
+    admission.Leave();
+  });
+  for (int i = 0; i < 500 && admission.Waiting() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(admission.Waiting(), 1);
+  // The holder hands its turn back and asks again at once: it queues behind the waiter.
+  admission.Leave();
+  admission.Enter();
+  {
+    std::lock_guard lock(mu);
+    order.push_back("newcomer");
+  }
+  admission.Leave();
+  waiter.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"waiter", "newcomer"}));
+  EXPECT_EQ(admission.Waiting(), 0);
 }
 
 TEST(ReadOnlyStoreTest, AWriteProtectedDatabaseIsSearchableAndRefusesWritesClearly) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "embed/hash_embedder.h"
 #include "search/semantic_index.h"
 #include "support/fake_vector_store.h"
@@ -54,6 +58,30 @@ TEST_F(SearcherTest, HybridFusesBothSidesAndSaysWhichFoundEachHit) {
   // Each document once, even though Chroma holds chunks.
   std::set<std::string> ids;
   for (const auto& h : r->hits) EXPECT_TRUE(ids.insert(h.id).second) << h.id;
+}
+
+TEST_F(SearcherTest, HybridAsksTheVectorStoreBesideTheKeywordSideSemanticModeInLine) {
+  std::mutex mu;
+  std::vector<std::thread::id> query_threads;
+  failing_.OnQuery([&] {
+    std::lock_guard lock(mu);
+    query_threads.push_back(std::this_thread::get_id());
+  });
+  Searcher s(*store_, semantic_.get());
+  SearchRequest req;
+  req.query = "sourdough starter";
+  req.mode = SearchMode::kHybrid;
+  auto hybrid = s.Search(req);
+  ASSERT_TRUE(hybrid.ok()) << hybrid.status().ToString();
+  EXPECT_EQ(hybrid->hits.at(0).id, "a");
+  EXPECT_GT(hybrid->hits.at(0).keyword_rank, 0);
+  EXPECT_GT(hybrid->hits.at(0).semantic_rank, 0);
+  req.mode = SearchMode::kSemantic;
+  ASSERT_TRUE(s.Search(req).ok());
+  failing_.OnQuery(nullptr);
+  ASSERT_EQ(query_threads.size(), 2u);
+  EXPECT_NE(query_threads[0], std::this_thread::get_id()) << "hybrid waited for the vector store before its keyword side";
+  EXPECT_EQ(query_threads[1], std::this_thread::get_id());
 }
 
 TEST_F(SearcherTest, HybridHitsShowTheirBestChunksHeadingAndAnExcerptWhicheverSideFoundThem) {

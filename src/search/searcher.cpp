@@ -1,6 +1,7 @@
 #include "search/searcher.h"
 
 #include <algorithm>
+#include <future>
 #include <unordered_map>
 
 #include "search/fts_query.h"
@@ -59,13 +60,33 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
   // Each side looks deeper than k so that fusion has something to work with.
   const int depth = req.mode == SearchMode::kHybrid ? std::max(req.k * 2, 20) : req.k;
 
+  // Hybrid asks both sides at once: the semantic side waits mostly on the vector store, the
+  // keyword side on SQLite, so a hybrid search takes about as long as the slower side.
+  auto semantic_side = [&]() -> Result<std::vector<SemanticHit>> {
+    return semantic_->Search(req.query, depth, req.source, /*excerpts=*/!want_keyword);
+  };
+  std::future<Result<std::vector<SemanticHit>>> pending;
+  if (want_semantic && want_keyword && semantic_ != nullptr) {
+    pending = std::async(std::launch::async, semantic_side);
+  }
+  std::vector<SearchHit> keyword;
+  Status keyword_status = Status::Ok();
+  if (want_keyword) {
+    if (auto k = Keyword(req, depth); k.ok()) {
+      keyword = std::move(k).value();
+    } else {
+      keyword_status = k.status();
+    }
+  }
+
   std::vector<SemanticHit> semantic;
   bool semantic_ok = false;
   if (want_semantic) {
-    if (semantic_ == nullptr) {
-      resp.degraded = true;
-      resp.degraded_reason = "no vector store configured";
-    } else if (auto s = semantic_->Search(req.query, depth, req.source, /*excerpts=*/!want_keyword); s.ok()) {
+    Result<std::vector<SemanticHit>> s =
+        semantic_ == nullptr ? Result<std::vector<SemanticHit>>(Status::Unavailable("no vector store configured"))
+        : pending.valid()    ? pending.get()
+                             : semantic_side();
+    if (s.ok()) {
       semantic = std::move(s).value();
       semantic_ok = true;
     } else if (s.status().code() == Status::Code::kInvalidArgument) {
@@ -75,8 +96,9 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
       resp.degraded_reason = s.status().message();
     }
   }
-  std::vector<SearchHit> keyword;
-  if (want_keyword || !semantic_ok) {
+  KB_RETURN_IF_ERROR(keyword_status);
+  if (!want_keyword && !semantic_ok) {
+    // Semantic mode with the semantic side down: keyword results instead.
     KB_ASSIGN_OR_RETURN(keyword, Keyword(req, depth));
   }
   if (!semantic_ok) {

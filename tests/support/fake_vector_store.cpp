@@ -233,8 +233,18 @@ void FailingVectorStore::FailNextQueries(int n, Status status) {
   fail_query_status_ = std::move(status);
 }
 
+void FailingVectorStore::OnQuery(std::function<void()> hook) {
+  std::lock_guard lock(mu_);
+  on_query_ = std::move(hook);
+}
 Result<std::vector<QueryHit>> FailingVectorStore::Query(const CollectionRef& c, std::span<const float> e,
                                                         int n, const std::string& where_json) {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mu_);
+    hook = on_query_;
+  }
+  if (hook) hook();
   if (auto d = Down()) return *d;
   {
     std::lock_guard lock(mu_);

@@ -72,6 +72,8 @@ class FailingVectorStore : public VectorStore {
   void FailNextQueries(int n, Status status);
   // Every call (reads too) fails with `status` until cleared: a server that is down.
   void SetDown(std::optional<Status> status);
+  // Called at the start of every query, on the querying thread.
+  void OnQuery(std::function<void()> hook);
 
   Status Heartbeat() override;
   Result<CollectionRef> GetOrCreateCollection(const std::string& name) override;
@@ -102,6 +104,7 @@ class FailingVectorStore : public VectorStore {
   int fail_queries_ = 0;
   Status fail_query_status_;
   std::optional<Status> down_;
+  std::function<void()> on_query_;
 };
 
 }  // namespace kb::test
