@@ -49,6 +49,55 @@ std::string Repeated(const std::string& word, size_t bytes) {
   return s;
 }
 
+// kb_rank is FTS5's bm25 with the matches per phrase capped and the row length taken from the
+// docsize record when given: below the cap, and with every phrase counted in full, the two agree
+// to the last digit. Positions past 127 and 16,383 (two- and three-byte varints), column changes
+// and a phrase in both columns exercise the in-line reading of the position lists.
+TEST(KbRankTest, AgreesWithFts5Bm25BelowTheCapWithOrWithoutTheDocsizeRecord) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  ASSERT_EQ(RegisterFtsFunctions(db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE VIRTUAL TABLE t USING fts5(title, body)", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto filler = [](int words) { return Repeated("filler ", static_cast<size_t>(words) * 7); };
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"quince jelly", "quince " + filler(200) + "jelly quince " + filler(20000) + "quince jelly"},
+      {"apple", "jelly " + filler(5) + "apple jelly apple"},
+      {"quince", filler(150) + "quince"},
+      {"nothing here", filler(40)},
+      {"jelly jelly", "jelly " + filler(300) + "quince " + filler(3) + "quince"},
+  };
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO t(title, body) VALUES (?, ?)", -1, &ins, nullptr), SQLITE_OK);
+  for (const auto& [title, body] : rows) {
+    sqlite3_bind_text(ins, 1, title.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 2, body.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_reset(ins);
+  }
+  sqlite3_finalize(ins);
+  for (const char* query : {"quince", "jelly", "quince AND jelly", "quince OR apple", "\"apple jelly\""}) {
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT t.rowid, bm25(t, 5.0, 1.0), kb_rank(t, 5.0, 1.0), "
+                                 "kb_rank(t, 5.0, 1.0, 1, 5, z.sz) FROM t JOIN t_docsize z ON z.id = t.rowid "
+                                 "WHERE t MATCH ?",
+                                 -1, &q, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_bind_text(q, 1, query, -1, SQLITE_STATIC);
+    int matched = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      ++matched;
+      const double bm25 = sqlite3_column_double(q, 1);
+      EXPECT_NEAR(sqlite3_column_double(q, 2), bm25, 1e-12) << query << " row " << sqlite3_column_int64(q, 0);
+      EXPECT_NEAR(sqlite3_column_double(q, 3), bm25, 1e-12) << query << " row " << sqlite3_column_int64(q, 0);
+    }
+    EXPECT_GT(matched, 0) << query;
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+}
+
 class HugeNoteTest : public ::testing::Test {
  protected:
   void SetUp() override {

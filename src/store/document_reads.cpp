@@ -52,8 +52,8 @@ Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& 
   // Snippets are made for the top `limit` only.
   std::string rank_sql =
       "SELECT documents_fts.rowid, kb_rank(documents_fts, 5.0, 1.0, "
-      "(SELECT min(doc_key) FROM document_text), (SELECT max(doc_key) FROM document_text)) "
-      "FROM documents_fts";
+      "(SELECT min(doc_key) FROM document_text), (SELECT max(doc_key) FROM document_text), z.sz) "
+      "FROM documents_fts LEFT JOIN documents_fts_docsize z ON z.id = documents_fts.rowid";
   if (!source.empty()) rank_sql += " CROSS JOIN documents d ON d.doc_key = documents_fts.rowid";
   rank_sql += " WHERE documents_fts MATCH ?";
   if (!source.empty()) rank_sql += " AND d.source = ?";

@@ -6,13 +6,15 @@
 // the first kMaxMatchesPerPhrase matches of each phrase only (iterated lazily with
 // xPhraseFirst/xPhraseNext), and tokenize a note only up to the end of the snippet window:
 //
-//   kb_rank(documents_fts, w_title, w_body [, min_rowid, max_rowid])
+//   kb_rank(documents_fts, w_title, w_body [, min_rowid, max_rowid [, docsize]])
 //                                              bm25 (k1 = 1.2, b = 0.75), negated like FTS5's
 //                                              (smaller is better), term frequency counted up
 //                                              to the cap: a giant note cannot outweigh others.
 //                                              With the table's rowid range, a phrase's document
 //                                              frequency is estimated from its first
-//                                              kIdfSampleRows notes instead of counted in full
+//                                              kIdfSampleRows notes instead of counted in full.
+//                                              `docsize` is the row's documents_fts_docsize.sz
+//                                              (joined by the query: cheaper than FTS5's lookup)
 //   kb_snippet(documents_fts, open, close, ellipsis, tokens)
 //                                              the window of `tokens` tokens that covers the
 //                                              most phrases among the first matches, in the
