@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <optional>
-#include <unordered_map>
+#include <stdexcept>
+#include <string_view>
 
+#include "store/fts_functions.h"
 #include "store/store_impl.h"
 
 namespace kb {
@@ -49,80 +51,65 @@ Result<std::vector<KeywordHit>> DocumentStore::KeywordSearch(const std::string& 
   // otherwise rank every note. Any query with a word rarer than that is ranked in full. The
   // FTS5 table drives the loop, newest first, so the scan stops at the cap; it holds live
   // notes only (tombstones have no text row), so documents is joined only to filter a source.
-  // Snippets are made for the top `limit` only.
+  // kb_rank keeps the best `limit` rows with their matches (TopRows): their snippets are made
+  // from their text, without a second walk of the matches.
   std::string rank_sql =
-      "SELECT documents_fts.rowid, kb_rank(documents_fts, 5.0, 1.0, "
+      "SELECT kb_rank(documents_fts, 5.0, 1.0, "
       "(SELECT min(doc_key) FROM document_text), (SELECT max(doc_key) FROM document_text), z.sz) "
       "FROM documents_fts LEFT JOIN documents_fts_docsize z ON z.id = documents_fts.rowid";
   if (!source.empty()) rank_sql += " CROSS JOIN documents d ON d.doc_key = documents_fts.rowid";
   rank_sql += " WHERE documents_fts MATCH ?";
   if (!source.empty()) rank_sql += " AND d.source = ?";
   rank_sql += " ORDER BY documents_fts.rowid DESC LIMIT ?";
-  // One statement for all the snippets: the matches between the lowest and the highest chosen
-  // rowid (at most the ones just ranked) are walked, and only the chosen rows are snippeted
-  // (the unary + keeps SQLite from handing the IN list to FTS5, which would re-run the query
-  // once per value).
   static const std::string kHitSql =
-      "SELECT documents_fts.rowid, d.id, d.title, d.path, d.source, d.sync_status, "
-      "kb_snippet(documents_fts, ?, ?, '…', 24) "
-      "FROM documents_fts CROSS JOIN documents d ON d.doc_key = documents_fts.rowid "
-      "WHERE documents_fts MATCH ? AND documents_fts.rowid BETWEEN ? AND ? "
-      "AND +documents_fts.rowid IN (SELECT value FROM json_each(?)) AND d.deleted_at IS NULL";
+      "SELECT d.id, d.title, d.path, d.source, d.sync_status, CASE ? WHEN 0 THEN t.title ELSE t.body END "
+      "FROM documents d JOIN document_text t ON t.doc_key = d.doc_key "
+      "WHERE d.doc_key = ? AND d.deleted_at IS NULL";
+  SnippetMarks marks;
+  marks.open = mark_open;
+  marks.close = mark_close;
   Status st = impl_->Read(
       "keyword search",
       [&](Conn& c) {
         out.clear();
-        std::vector<std::pair<int64_t, double>> ranked;
+        TopRows top(static_cast<size_t>(std::max(limit, 0)));
         {
+          TopRows::Collecting collecting(top);
           auto q = c.Stmt(rank_sql);
           int i = 1;
           q->bind(i++, fts_expression);
           if (!source.empty()) q->bind(i++, source);
           q->bind(i++, kMaxRankedMatches);
-          while (q->executeStep()) ranked.emplace_back(q->getColumn(0).getInt64(), -q->getColumn(1).getDouble());
+          while (q->executeStep()) {
+          }
         }
-        // Best first; on a tie the newer note.
-        const auto better = [](const auto& a, const auto& b) {
-          return a.second != b.second ? a.second > b.second : a.first > b.first;
-        };
-        const size_t top = std::min(ranked.size(), static_cast<size_t>(std::max(limit, 0)));
-        std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(top), ranked.end(), better);
-        ranked.resize(top);
+        std::vector<RankedRow> ranked = top.Take();
         if (ranked.empty()) return;
-        std::unordered_map<int64_t, size_t> slot;
-        std::string keys = "[";
-        int64_t low = ranked.front().first, high = low;
-        for (size_t i = 0; i < ranked.size(); ++i) {
-          const int64_t key = ranked[i].first;
-          slot.emplace(key, i);
-          keys += (i ? "," : "") + std::to_string(key);
-          low = std::min(low, key);
-          high = std::max(high, key);
-        }
-        keys += ']';
-        std::vector<std::optional<KeywordHit>> hits(ranked.size());
-        auto q = c.Stmt(kHitSql);
-        q->bind(1, mark_open);
-        q->bind(2, mark_close);
-        q->bind(3, fts_expression);
-        q->bind(4, low);
-        q->bind(5, high);
-        q->bind(6, keys);
-        while (q->executeStep()) {
-          auto it = slot.find(q->getColumn(0).getInt64());
-          if (it == slot.end()) continue;
+        const FtsTokenizer* tokenizer = c.Tokenizer();
+        if (tokenizer == nullptr) throw std::runtime_error("the keyword index's tokenizer is not available");
+        for (RankedRow& row : ranked) {
+          const int col = ChooseSnippetColumn(row.matches);
+          auto q = c.Stmt(kHitSql);
+          q->bind(1, col);
+          q->bind(2, static_cast<int64_t>(row.rowid));
+          if (!q->executeStep()) continue;
           KeywordHit h;
-          h.id = q->getColumn(1).getString();
-          h.title = q->getColumn(2).getString();
-          h.path = OptText(q->getColumn(3));
-          h.source = q->getColumn(4).getString();
-          h.sync_status = ParseSyncStatus(q->getColumn(5).getString());
-          h.snippet = q->getColumn(6).getString();
-          h.score = ranked[it->second].second;
-          hits[it->second] = std::move(h);
-        }
-        for (auto& h : hits) {
-          if (h) out.push_back(std::move(*h));
+          h.id = q->getColumn(0).getString();
+          h.title = q->getColumn(1).getString();
+          h.path = OptText(q->getColumn(2));
+          h.source = q->getColumn(3).getString();
+          h.sync_status = ParseSyncStatus(q->getColumn(4).getString());
+          const SQLite::Column text = q->getColumn(5);
+          const auto* chars = static_cast<const char*>(text.getBlob());
+          const std::string_view view(chars ? chars : "", static_cast<size_t>(text.getBytes()));
+          const auto c_index = static_cast<size_t>(col);
+          if (int rc = MakeSnippet(std::move(row.matches.by_column[c_index]), view, row.matches.column_tokens[c_index],
+                                   *tokenizer, marks, &h.snippet);
+              rc != SQLITE_OK) {
+            throw std::runtime_error("making a snippet: " + std::string(sqlite3_errstr(rc)));
+          }
+          h.score = row.score;
+          out.push_back(std::move(h));
         }
       },
       budget_ms);

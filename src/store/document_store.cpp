@@ -233,40 +233,31 @@ void DocumentStore::Impl::ReleaseReader(Conn* c) {
 
 namespace {
 // What Read's progress handler watches: the time budget, and the turn it holds.
-struct ReadTurn {
-  ReadAdmission* admission = nullptr;  // set while the turn is held
-  std::chrono::steady_clock::time_point give_up_turn_at;
+// Stops a read that is past its budget (Timeout).
+struct ReadBudget {
   std::optional<std::chrono::steady_clock::time_point> deadline;
-
-  void GiveUp() {
-    if (admission != nullptr) std::exchange(admission, nullptr)->Leave();
-  }
 };
 int OnProgress(void* p) {
-  auto* turn = static_cast<ReadTurn*>(p);
-  const auto now = std::chrono::steady_clock::now();
-  if (turn->admission != nullptr && now >= turn->give_up_turn_at) turn->GiveUp();
-  return turn->deadline && now > *turn->deadline ? 1 : 0;
+  const auto* budget = static_cast<ReadBudget*>(p);
+  return budget->deadline && std::chrono::steady_clock::now() > *budget->deadline ? 1 : 0;
 }
 // Set while this thread holds a turn: a read nested in another needs no second one.
 thread_local bool t_in_read = false;
 }  // namespace
 
 Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn&)>& fn, int budget_ms) {
-  ReadTurn turn;
   const bool nested = t_in_read;
+  std::optional<uint64_t> turn;
   if (!nested) {
-    admission->Enter();
-    turn.admission = admission.get();
+    turn = admission->Enter();
     t_in_read = true;
   }
-  const auto started = std::chrono::steady_clock::now();
-  turn.give_up_turn_at = started + std::chrono::milliseconds(ReadAdmission::kHoldMs);
-  if (budget_ms > 0) turn.deadline = started + std::chrono::milliseconds(budget_ms);
+  ReadBudget budget;
+  if (budget_ms > 0) budget.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
   Conn* reader = AcquireReader();
   Conn& c = reader ? *reader : *writer;
   std::unique_lock lock(c.mu);
-  sqlite3_progress_handler(c.db.getHandle(), 1000, &OnProgress, &turn);
+  sqlite3_progress_handler(c.db.getHandle(), 1000, &OnProgress, &budget);
   Status st;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(3 * busy_timeout_ms, 1000));
   for (int attempt = 0;; ++attempt) {
@@ -304,7 +295,7 @@ Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn
   sqlite3_progress_handler(c.db.getHandle(), 0, nullptr, nullptr);
   lock.unlock();
   if (reader) ReleaseReader(reader);
-  turn.GiveUp();
+  if (turn) admission->Leave(*turn);
   if (!nested) t_in_read = false;
   return st;
 }

@@ -41,14 +41,34 @@ struct Fts5ExtensionApi {
 };
 using fts5_extension_function = void (*)(const Fts5ExtensionApi*, Fts5Context*, sqlite3_context*, int,
                                           sqlite3_value**);
+struct Fts5Tokenizer;
+struct fts5_tokenizer {
+  int (*xCreate)(void*, const char** azArg, int nArg, Fts5Tokenizer** ppOut);
+  void (*xDelete)(Fts5Tokenizer*);
+  int (*xTokenize)(Fts5Tokenizer*, void* pCtx, int flags, const char* pText, int nText,
+                   int (*xToken)(void*, int, const char*, int, int, int));
+};
 struct fts5_api {
   int iVersion;
   void* xCreateTokenizer;
-  void* xFindTokenizer;
+  int (*xFindTokenizer)(fts5_api*, const char* zName, void** ppContext, fts5_tokenizer* pTokenizer);
   int (*xCreateFunction)(fts5_api*, const char* zName, void* pContext, fts5_extension_function xFunction,
                          void (*xDestroy)(void*));
 };
 constexpr int kTokenColocated = 0x0001;  // FTS5_TOKEN_COLOCATED
+constexpr int kTokenizeDocument = 0x0004;  // FTS5_TOKENIZE_DOCUMENT
+
+fts5_api* GetFts5Api(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr) != SQLITE_OK) return nullptr;
+  sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+  sqlite3_step(st);
+  if (sqlite3_finalize(st) != SQLITE_OK) return nullptr;
+  return api != nullptr && api->iVersion >= 2 ? api : nullptr;
+}
+
+thread_local TopRows* t_top_rows = nullptr;
 
 // ---------------------------------------------------------------- kb_rank
 
@@ -133,6 +153,39 @@ int DocsizeTokens(sqlite3_value* record, int columns) {
   return p == end && total <= static_cast<uint64_t>(INT32_MAX) ? static_cast<int>(total) : -1;
 }
 
+// The current row's first kMaxMatchesPerPhrase matches of every phrase, per column, and its
+// column lengths (from the docsize record when given).
+RowMatches CollectMatches(const Fts5ExtensionApi* api, Fts5Context* fts, int columns, sqlite3_value* docsize) {
+  RowMatches m;
+  m.by_column.resize(static_cast<size_t>(columns));
+  m.column_tokens.assign(static_cast<size_t>(columns), -1);
+  const int phrases = api->xPhraseCount(fts);
+  for (int p = 0; p < phrases; ++p) {
+    const int length = std::max(1, api->xPhraseSize(fts, p));
+    Fts5PhraseIter it;
+    int col = -1, off = 0, seen = 0;
+    if (api->xPhraseFirst(fts, p, &it, &col, &off) != SQLITE_OK) continue;
+    for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
+      if (col < columns) m.by_column[static_cast<size_t>(col)].push_back({p, off, length});
+    }
+  }
+  const auto* p = docsize ? static_cast<const unsigned char*>(sqlite3_value_blob(docsize)) : nullptr;
+  const unsigned char* end = p ? p + sqlite3_value_bytes(docsize) : nullptr;
+  for (int c = 0; c < columns; ++c) {
+    uint64_t v = 0;
+    const int n = p ? ReadVarint(p, end, &v) : 0;
+    if (n > 0 && v <= static_cast<uint64_t>(INT32_MAX)) {
+      p += n;
+      m.column_tokens[static_cast<size_t>(c)] = static_cast<int>(v);
+    } else {
+      p = nullptr;
+      int tokens = 0;
+      if (api->xColumnSize(fts, c, &tokens) == SQLITE_OK) m.column_tokens[static_cast<size_t>(c)] = tokens;
+    }
+  }
+  return m;
+}
+
 }  // namespace
 
 double EstimateDocumentFrequency(sqlite3_int64 counted, sqlite3_int64 last_rowid, sqlite3_int64 min_rowid,
@@ -198,10 +251,17 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
     if (freq <= 0) continue;
     score += stats->idf[i] * freq * (k1 + 1) / (freq + k1 * (1 - b + b * length / stats->avg_tokens));
   }
+  if (TopRows* top = t_top_rows; top != nullptr && top->Wants(api->xRowid(fts), score)) {
+    RankedRow row;
+    row.rowid = api->xRowid(fts);
+    row.score = score;
+    row.matches = CollectMatches(api, fts, columns, n_val >= columns + 3 ? val[columns + 2] : nullptr);
+    top->Add(std::move(row));
+  }
   sqlite3_result_double(ctx, -score);
 }
 
-// ---------------------------------------------------------------- kb_snippet
+// ---------------------------------------------------------------- snippets
 
 struct TokenSpan {
   int begin = 0;
@@ -215,7 +275,6 @@ struct Tokenized {
   int position = 0;
   bool too_far = false;
   std::vector<TokenSpan> spans;  // tokens first..last
-  int text_end_of_last = -1;
 };
 
 int OnToken(void* user, int flags, const char*, int, int begin, int end) {
@@ -231,112 +290,6 @@ int OnToken(void* user, int flags, const char*, int, int begin, int end) {
   }
   t->spans.push_back({begin, end});
   return pos >= t->last ? SQLITE_DONE : SQLITE_OK;
-}
-
-void KbSnippet(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n_val, sqlite3_value** val) {
-  auto text_arg = [&](int i, const char* fallback) {
-    const unsigned char* v = i < n_val ? sqlite3_value_text(val[i]) : nullptr;
-    return std::string(v ? reinterpret_cast<const char*>(v) : fallback);
-  };
-  const std::string open = text_arg(0, "**"), close = text_arg(1, "**"), ellipsis = text_arg(2, "…");
-  const int window = std::clamp(n_val > 3 ? sqlite3_value_int(val[3]) : 24, 1, 64);
-
-  // The first matches of every phrase, per column.
-  const int columns = api->xColumnCount(fts);
-  std::vector<std::vector<PhraseMatch>> matches(static_cast<size_t>(columns));
-  const int phrases = api->xPhraseCount(fts);
-  for (int p = 0; p < phrases; ++p) {
-    const int length = std::max(1, api->xPhraseSize(fts, p));
-    Fts5PhraseIter it;
-    int col = -1, off = 0, seen = 0;
-    if (api->xPhraseFirst(fts, p, &it, &col, &off) != SQLITE_OK) continue;
-    for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
-      if (col < columns) matches[static_cast<size_t>(col)].push_back({p, off, length});
-    }
-  }
-  // The column whose matches cover the most phrases; the last (body) on a tie.
-  int best_col = columns - 1, best_distinct = -1;
-  for (int c = 0; c < columns; ++c) {
-    std::vector<bool> present(static_cast<size_t>(std::max(phrases, 1)));
-    int distinct = 0;
-    for (const auto& m : matches[static_cast<size_t>(c)]) {
-      if (!present[static_cast<size_t>(m.phrase)]) {
-        present[static_cast<size_t>(m.phrase)] = true;
-        ++distinct;
-      }
-    }
-    if (distinct >= best_distinct && (distinct > 0 || c == columns - 1)) {
-      best_distinct = distinct;
-      best_col = c;
-    }
-  }
-  std::vector<PhraseMatch>& in_col = matches[static_cast<size_t>(best_col)];
-  std::sort(in_col.begin(), in_col.end(),
-            [](const PhraseMatch& x, const PhraseMatch& y) { return x.offset < y.offset; });
-
-  const char* text = nullptr;
-  int text_len = 0;
-  if (api->xColumnText(fts, best_col, &text, &text_len) != SQLITE_OK || text == nullptr) {
-    sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
-    return;
-  }
-  Tokenized t;
-  t.scan_limit = kMaxSnippetScanBytes;
-  if (!in_col.empty()) {
-    const int start = ChooseSnippetWindow(in_col, window);
-    int tokens = 0;
-    api->xColumnSize(fts, best_col, &tokens);
-    // A little context before the first match, and no window running past the end.
-    t.first = std::max(0, std::min(start - window / 4, tokens - window));
-  }
-  t.last = t.first + window - 1;
-  int rc = api->xTokenize(fts, text, text_len, &t, &OnToken);
-  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-    sqlite3_result_error_code(ctx, rc);
-    return;
-  }
-  if (t.too_far) {  // the match is deep in a huge note: show its beginning instead
-    t = Tokenized{};
-    t.last = window - 1;
-    t.scan_limit = kMaxSnippetScanBytes;
-    in_col.clear();
-    rc = api->xTokenize(fts, text, text_len, &t, &OnToken);
-    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-      sqlite3_result_error_code(ctx, rc);
-      return;
-    }
-  }
-  std::string out;
-  if (t.spans.empty()) {
-    sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
-    return;
-  }
-  if (t.first > 0) out += ellipsis;
-  int cursor = t.spans.front().begin;
-  for (size_t i = 0; i < t.spans.size(); ++i) {
-    const int pos = t.first + static_cast<int>(i);
-    const TokenSpan& s = t.spans[i];
-    out.append(text + cursor, static_cast<size_t>(s.begin - cursor));
-    bool marked = false;
-    for (const PhraseMatch& m : in_col) {
-      if (pos >= m.offset && pos < m.offset + m.length) {
-        marked = true;
-        break;
-      }
-    }
-    if (marked) out += open;
-    out.append(text + s.begin, static_cast<size_t>(s.end - s.begin));
-    if (marked) out += close;
-    cursor = s.end;
-  }
-  // More words after the window (not just trailing punctuation or space): say so.
-  bool more = false;
-  for (int i = cursor; i < text_len && !more; ++i) {
-    const auto ch = static_cast<unsigned char>(text[i]);
-    more = ch >= 0x80 || std::isalnum(ch);
-  }
-  if (more) out += ellipsis;
-  sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
 }  // namespace
@@ -362,19 +315,142 @@ int ChooseSnippetWindow(const std::vector<PhraseMatch>& matches, int window_toke
   return best_start;
 }
 
+TopRows::Collecting::Collecting(TopRows& top) { t_top_rows = &top; }
+TopRows::Collecting::~Collecting() { t_top_rows = nullptr; }
+
+namespace {
+// Best first; on a tie the newer row. As the heap's order it keeps the worst row on top.
+bool Better(sqlite3_int64 a_rowid, double a_score, sqlite3_int64 b_rowid, double b_score) {
+  return a_score != b_score ? a_score > b_score : a_rowid > b_rowid;
+}
+bool BetterRow(const RankedRow& a, const RankedRow& b) { return Better(a.rowid, a.score, b.rowid, b.score); }
+}  // namespace
+
+bool TopRows::Wants(sqlite3_int64 rowid, double score) const {
+  if (limit_ == 0) return false;
+  return heap_.size() < limit_ || Better(rowid, score, heap_.front().rowid, heap_.front().score);
+}
+
+void TopRows::Add(RankedRow row) {
+  if (!Wants(row.rowid, row.score)) return;
+  if (heap_.size() == limit_) {
+    std::pop_heap(heap_.begin(), heap_.end(), BetterRow);
+    heap_.pop_back();
+  }
+  heap_.push_back(std::move(row));
+  std::push_heap(heap_.begin(), heap_.end(), BetterRow);
+}
+
+std::vector<RankedRow> TopRows::Take() {
+  std::vector<RankedRow> out = std::move(heap_);
+  heap_.clear();
+  std::sort(out.begin(), out.end(), BetterRow);
+  return out;
+}
+
+int ChooseSnippetColumn(const RowMatches& m) {
+  const int columns = static_cast<int>(m.by_column.size());
+  int best_col = columns - 1, best_distinct = -1;
+  for (int c = 0; c < columns; ++c) {
+    std::vector<int> seen;
+    for (const auto& match : m.by_column[static_cast<size_t>(c)]) {
+      if (std::find(seen.begin(), seen.end(), match.phrase) == seen.end()) seen.push_back(match.phrase);
+    }
+    const int distinct = static_cast<int>(seen.size());
+    if (distinct >= best_distinct && (distinct > 0 || c == columns - 1)) {
+      best_distinct = distinct;
+      best_col = c;
+    }
+  }
+  return best_col;
+}
+
+struct FtsTokenizer::Impl {
+  fts5_tokenizer methods{};
+  Fts5Tokenizer* instance = nullptr;
+};
+
+FtsTokenizer::FtsTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FtsTokenizer::~FtsTokenizer() {
+  if (impl_ && impl_->instance) impl_->methods.xDelete(impl_->instance);
+}
+
+std::unique_ptr<FtsTokenizer> FtsTokenizer::Open(sqlite3* db, const char* name, const std::vector<std::string>& args) {
+  fts5_api* api = GetFts5Api(db);
+  if (api == nullptr) return nullptr;
+  auto impl = std::make_unique<Impl>();
+  void* context = nullptr;
+  if (api->xFindTokenizer(api, name, &context, &impl->methods) != SQLITE_OK) return nullptr;
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  if (impl->methods.xCreate(context, argv.data(), static_cast<int>(argv.size()), &impl->instance) != SQLITE_OK) {
+    return nullptr;
+  }
+  return std::unique_ptr<FtsTokenizer>(new FtsTokenizer(std::move(impl)));
+}
+
+int FtsTokenizer::Tokenize(std::string_view text, void* ctx, TokenCallback on_token) const {
+  return impl_->methods.xTokenize(impl_->instance, ctx, kTokenizeDocument, text.data(), static_cast<int>(text.size()),
+                                  on_token);
+}
+
+int MakeSnippet(std::vector<PhraseMatch> matches, std::string_view text, int column_tokens,
+                const FtsTokenizer& tokenizer, const SnippetMarks& marks, std::string* out) {
+  out->clear();
+  const int window = std::clamp(marks.window, 1, 64);
+  std::sort(matches.begin(), matches.end(),
+            [](const PhraseMatch& x, const PhraseMatch& y) { return x.offset < y.offset; });
+  Tokenized t;
+  t.scan_limit = kMaxSnippetScanBytes;
+  if (!matches.empty()) {
+    const int start = ChooseSnippetWindow(matches, window);
+    // A little context before the first match, and no window running past the end.
+    t.first = std::max(0, column_tokens >= 0 ? std::min(start - window / 4, column_tokens - window) : start - window / 4);
+  }
+  t.last = t.first + window - 1;
+  int rc = tokenizer.Tokenize(text, &t, &OnToken);
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) return rc;
+  if (t.too_far) {  // the match is deep in a huge note: show its beginning instead
+    t = Tokenized{};
+    t.last = window - 1;
+    t.scan_limit = kMaxSnippetScanBytes;
+    matches.clear();
+    rc = tokenizer.Tokenize(text, &t, &OnToken);
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) return rc;
+  }
+  if (t.spans.empty()) return SQLITE_OK;
+  if (t.first > 0) *out += marks.ellipsis;
+  int cursor = t.spans.front().begin;
+  for (size_t i = 0; i < t.spans.size(); ++i) {
+    const int pos = t.first + static_cast<int>(i);
+    const TokenSpan& s = t.spans[i];
+    out->append(text.data() + cursor, static_cast<size_t>(s.begin - cursor));
+    bool marked = false;
+    for (const PhraseMatch& m : matches) {
+      if (pos >= m.offset && pos < m.offset + m.length) {
+        marked = true;
+        break;
+      }
+    }
+    if (marked) *out += marks.open;
+    out->append(text.data() + s.begin, static_cast<size_t>(s.end - s.begin));
+    if (marked) *out += marks.close;
+    cursor = s.end;
+  }
+  // More words after the window (not just trailing punctuation or space): say so.
+  bool more = false;
+  for (size_t i = static_cast<size_t>(cursor); i < text.size() && !more; ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    more = ch >= 0x80 || std::isalnum(ch);
+  }
+  if (more) *out += marks.ellipsis;
+  return SQLITE_OK;
+}
+
 int RegisterFtsFunctions(sqlite3* db) {
-  fts5_api* api = nullptr;
-  sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
-  sqlite3_step(st);
-  rc = sqlite3_finalize(st);
-  if (rc != SQLITE_OK) return rc;
-  if (api == nullptr || api->iVersion < 2) return SQLITE_ERROR;
-  rc = api->xCreateFunction(api, "kb_rank", nullptr, &KbRank, nullptr);
-  if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "kb_snippet", nullptr, &KbSnippet, nullptr);
-  return rc;
+  fts5_api* api = GetFts5Api(db);
+  if (api == nullptr) return SQLITE_ERROR;
+  return api->xCreateFunction(api, "kb_rank", nullptr, &KbRank, nullptr);
 }
 
 }  // namespace kb

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/document_store.h"
+#include "store/fts_functions.h"
 #include "store/read_admission.h"
 
 namespace kb {
@@ -215,13 +216,21 @@ struct Conn {
     }
   }
 
+  // The keyword index's tokenizer (schema: documents_fts), opened on first use; null when
+  // FTS5 cannot give it.
+  const FtsTokenizer* Tokenizer() {
+    if (!tokenizer) tokenizer = FtsTokenizer::Open(db.getHandle(), "unicode61", {"remove_diacritics", "2"});
+    return tokenizer.get();
+  }
+
   std::mutex mu;
-  SQLite::Database db;  // declared before stmts: statements are destroyed first
+  SQLite::Database db;  // declared before stmts and the tokenizer: they are destroyed first
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> stmts;
+  std::unique_ptr<FtsTokenizer> tokenizer;
 };
 
 // One writer connection, and a pool of read-only connections so that readers never wait on the
-// writer, nor on each other for longer than ReadAdmission::kHoldMs (WAL lets them read while a
+// writer, nor on each other for longer than ReadAdmission::kHold (WAL lets them read while a
 // write is in progress). An in-memory database has no second connection: everything goes
 // through the writer.
 struct DocumentStore::Impl {
