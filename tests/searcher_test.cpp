@@ -35,6 +35,13 @@ class SearcherTest : public ::testing::Test {
     std::vector<DocumentInput> v{d};
     ASSERT_TRUE(store_->PutDocuments(v).ok());
   }
+  Result<SearchResponse> Search(const std::string& query, SearchMode mode) {
+    Searcher s(*store_, semantic_.get());
+    SearchRequest req;
+    req.query = query;
+    req.mode = mode;
+    return s.Search(req);
+  }
   std::unique_ptr<DocumentStore> store_;
   test::FakeVectorStore fake_;
   test::FailingVectorStore failing_{fake_};
@@ -43,11 +50,7 @@ class SearcherTest : public ::testing::Test {
 };
 
 TEST_F(SearcherTest, HybridFusesBothSidesAndSaysWhichFoundEachHit) {
-  Searcher s(*store_, semantic_.get());
-  SearchRequest req;
-  req.query = "sourdough starter";
-  req.mode = SearchMode::kHybrid;
-  auto r = s.Search(req);
+  auto r = Search("sourdough starter", SearchMode::kHybrid);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->degraded);
   ASSERT_GE(r->hits.size(), 2u);
@@ -67,17 +70,12 @@ TEST_F(SearcherTest, HybridAsksTheVectorStoreBesideTheKeywordSideSemanticModeInL
     std::lock_guard lock(mu);
     query_threads.push_back(std::this_thread::get_id());
   });
-  Searcher s(*store_, semantic_.get());
-  SearchRequest req;
-  req.query = "sourdough starter";
-  req.mode = SearchMode::kHybrid;
-  auto hybrid = s.Search(req);
+  auto hybrid = Search("sourdough starter", SearchMode::kHybrid);
   ASSERT_TRUE(hybrid.ok()) << hybrid.status().ToString();
   EXPECT_EQ(hybrid->hits.at(0).id, "a");
   EXPECT_GT(hybrid->hits.at(0).keyword_rank, 0);
   EXPECT_GT(hybrid->hits.at(0).semantic_rank, 0);
-  req.mode = SearchMode::kSemantic;
-  ASSERT_TRUE(s.Search(req).ok());
+  ASSERT_TRUE(Search("sourdough starter", SearchMode::kSemantic).ok());
   failing_.OnQuery(nullptr);
   ASSERT_EQ(query_threads.size(), 2u);
   EXPECT_NE(query_threads[0], std::this_thread::get_id()) << "hybrid waited for the vector store before its keyword side";
