@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <system_error>
 #include <unordered_map>
 
 #include "search/fts_query.h"
@@ -67,7 +68,11 @@ Result<SearchResponse> Searcher::Search(const SearchRequest& req) {
   };
   std::future<Result<std::vector<SemanticHit>>> pending;
   if (want_semantic && want_keyword && semantic_ != nullptr) {
-    pending = std::async(std::launch::async, semantic_side);
+    try {
+      pending = std::async(std::launch::async, semantic_side);
+    } catch (const std::system_error&) {
+      // No thread to be had: the semantic side runs in line, after the keyword side.
+    }
   }
   std::vector<SearchHit> keyword;
   Status keyword_status = Status::Ok();
