@@ -1,4 +1,4 @@
-// Keyword search whose cost is bounded by the query: kb_rank/kb_snippet on a huge repetitive
+// Keyword search whose cost is bounded by the query: kb_rank and the snippets on a huge repetitive
 // note, the time budget, and readers that do not wait for a long write.
 #include "store/fts_functions.h"
 
