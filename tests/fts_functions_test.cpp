@@ -185,15 +185,35 @@ TEST_F(HugeNoteTest, ASlowSearchGivesUpItsTurnSoShortReadsRunBesideIt) {
   EXPECT_GT(reads_during_search, 3);
 }
 
+// A phrase matched in the title and again in the body: the body's token offsets start again
+// at 0 (the position list changes column), so the snippet marks the body's match, not the
+// token as far along as the title's match was.
+TEST(KeywordSnippetTest, MarksTheBodysMatchWhenTheTitleMatchesToo) {
+  auto store = std::move(DocumentStore::Open(":memory:")).value();
+  DocumentInput d = Note("n", "the orchard quince tree bears fruit");
+  d.title = "Jelly and quince";
+  std::vector<DocumentInput> docs{d};
+  ASSERT_TRUE(store->PutDocuments(docs).ok());
+  auto hits = store->KeywordSearch("quince", 5);
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ(hits->at(0).snippet, "the orchard **quince** tree bears fruit");
+}
+
+// A read on another thread: waits for a turn, says it got one, hands it back.
+std::thread ReadInTurn(ReadAdmission& admission, std::atomic<bool>& got_in) {
+  return std::thread([&admission, &got_in] {
+    const uint64_t id = admission.Enter();
+    got_in = true;
+    admission.Leave(id);
+  });
+}
+
 TEST(ReadAdmissionTest, AReadWaitsForATurnAndGetsTheOneGivenBack) {
   ReadAdmission admission(1, std::chrono::hours(1));
   const uint64_t first = admission.Enter();
   std::atomic<bool> second_in{false};
-  std::thread second([&] {
-    const uint64_t id = admission.Enter();
-    second_in = true;
-    admission.Leave(id);
-  });
+  std::thread second = ReadInTurn(admission, second_in);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(second_in) << "two reads ran at once with one turn";
   admission.Leave(first);
@@ -211,11 +231,7 @@ TEST(ReadAdmissionTest, ATurnLapsesAfterItsHoldWhereverTheReadIs) {
   ReadAdmission admission(1, std::chrono::milliseconds(20));
   const uint64_t slow = admission.Enter();  // and never handed back in time
   std::atomic<bool> second_in{false};
-  std::thread second([&] {
-    const uint64_t id = admission.Enter();
-    second_in = true;
-    admission.Leave(id);
-  });
+  std::thread second = ReadInTurn(admission, second_in);
   second.join();  // would hang if the turn never lapsed
   EXPECT_TRUE(second_in);
   admission.Leave(slow);  // late: nothing to hand back, and no second slot appears
@@ -223,11 +239,7 @@ TEST(ReadAdmissionTest, ATurnLapsesAfterItsHoldWhereverTheReadIs) {
   const uint64_t held = one.Enter();
   one.Leave(held + 1000);  // an id that holds nothing frees nothing
   std::atomic<bool> third_in{false};
-  std::thread third([&] {
-    const uint64_t id = one.Enter();
-    third_in = true;
-    one.Leave(id);
-  });
+  std::thread third = ReadInTurn(one, third_in);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(third_in);
   one.Leave(held);

@@ -232,32 +232,26 @@ void DocumentStore::Impl::ReleaseReader(Conn* c) {
 }
 
 namespace {
-// What Read's progress handler watches: the time budget, and the turn it holds.
 // Stops a read that is past its budget (Timeout).
-struct ReadBudget {
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+struct Budget {
+  std::chrono::steady_clock::time_point deadline;
 };
-int OnProgress(void* p) {
-  const auto* budget = static_cast<ReadBudget*>(p);
-  return budget->deadline && std::chrono::steady_clock::now() > *budget->deadline ? 1 : 0;
-}
+int OverBudget(void* p) { return std::chrono::steady_clock::now() > static_cast<Budget*>(p)->deadline ? 1 : 0; }
 // Set while this thread holds a turn: a read nested in another needs no second one.
 thread_local bool t_in_read = false;
 }  // namespace
 
 Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn&)>& fn, int budget_ms) {
-  const bool nested = t_in_read;
   std::optional<uint64_t> turn;
-  if (!nested) {
+  if (!t_in_read) {
     turn = admission->Enter();
     t_in_read = true;
   }
-  ReadBudget budget;
-  if (budget_ms > 0) budget.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
   Conn* reader = AcquireReader();
   Conn& c = reader ? *reader : *writer;
   std::unique_lock lock(c.mu);
-  sqlite3_progress_handler(c.db.getHandle(), 1000, &OnProgress, &budget);
+  Budget budget{std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms)};
+  if (budget_ms > 0) sqlite3_progress_handler(c.db.getHandle(), 1000, &OverBudget, &budget);
   Status st;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(3 * busy_timeout_ms, 1000));
   for (int attempt = 0;; ++attempt) {
@@ -292,11 +286,13 @@ Status DocumentStore::Impl::Read(const char* what, const std::function<void(Conn
       break;
     }
   }
-  sqlite3_progress_handler(c.db.getHandle(), 0, nullptr, nullptr);
+  if (budget_ms > 0) sqlite3_progress_handler(c.db.getHandle(), 0, nullptr, nullptr);
   lock.unlock();
   if (reader) ReleaseReader(reader);
-  if (turn) admission->Leave(*turn);
-  if (!nested) t_in_read = false;
+  if (turn) {
+    admission->Leave(*turn);
+    t_in_read = false;
+  }
   return st;
 }
 

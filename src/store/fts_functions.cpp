@@ -75,6 +75,7 @@ thread_local TopRows* t_top_rows = nullptr;
 struct RankStats {
   std::vector<double> idf;
   std::vector<double> weights;  // per column (1 past the arguments given)
+  std::vector<int> column_tokens;  // the current row's (reused from row to row)
   double avg_tokens = 1;
 };
 
@@ -109,81 +110,79 @@ int ReadVarint(const unsigned char* p, const unsigned char* end, uint64_t* value
   return 0;
 }
 
-// A phrase's matches in the current row, weighted by column, the first kMaxMatchesPerPhrase only.
-// The position list behind Fts5PhraseIter (fts5.h: [a, b) is the rest of it) is FTS5's record
-// format: a varint per match (offset delta + 2), and 1, column, offset + 2 where the column
-// changes. Read here in line: through xPhraseNext, one call per match, it cost 18% of a search.
-double WeightedFrequency(const Fts5ExtensionApi* api, Fts5Context* fts, int phrase, const std::vector<double>& weights) {
+// Calls on_match(column, offset) for a phrase's first kMaxMatchesPerPhrase matches in the
+// current row. The position list behind Fts5PhraseIter (fts5.h: [a, b) is the rest of it) is
+// FTS5's record format: a varint per match (offset delta + 2), and 1, column, offset + 2 where
+// the column changes. Read here in line: through xPhraseNext, one call per match, it cost 18%
+// of a search.
+template <typename OnMatch>
+void ForEachMatch(const Fts5ExtensionApi* api, Fts5Context* fts, int phrase, OnMatch&& on_match) {
   Fts5PhraseIter it;
   int col = -1, off = 0;
-  if (api->xPhraseFirst(fts, phrase, &it, &col, &off) != SQLITE_OK || col < 0) return 0;
-  const auto weight = [&](uint64_t c) { return c < weights.size() ? weights[c] : 1.0; };
-  double freq = weight(static_cast<uint64_t>(col));
+  if (api->xPhraseFirst(fts, phrase, &it, &col, &off) != SQLITE_OK || col < 0) return;
   uint64_t column = static_cast<uint64_t>(col);
+  int64_t offset = off;
+  on_match(column, offset);
   const unsigned char* a = it.a;
   for (int seen = 1; a < it.b && seen < kMaxMatchesPerPhrase; ++seen) {
     uint64_t v = 0;
     int n = ReadVarint(a, it.b, &v);
-    if (n == 0) break;
+    if (n == 0) return;
     a += n;
     if (v == 1) {  // a new column, then its first offset
-      if ((n = ReadVarint(a, it.b, &column)) == 0) break;
+      if ((n = ReadVarint(a, it.b, &column)) == 0) return;
       a += n;
-      if ((n = ReadVarint(a, it.b, &v)) == 0) break;
+      if ((n = ReadVarint(a, it.b, &v)) == 0) return;
       a += n;
+      offset = 0;
     }
-    freq += weight(column);
+    offset += static_cast<int64_t>(v) - 2;
+    on_match(column, offset);
   }
-  return freq;
 }
 
-// A row's length in tokens from its FTS5 docsize record (a varint per column), -1 if malformed.
-int DocsizeTokens(sqlite3_value* record, int columns) {
-  const auto* p = static_cast<const unsigned char*>(sqlite3_value_blob(record));
-  if (p == nullptr) return -1;
-  const unsigned char* end = p + sqlite3_value_bytes(record);
-  uint64_t total = 0;
+// Each column's length in tokens of the current row into `tokens`: from its FTS5 docsize
+// record (a varint per column) when given and well formed, else through xColumnSize (a
+// statement of its own per row). Returns the row's length.
+int ColumnTokens(const Fts5ExtensionApi* api, Fts5Context* fts, int columns, sqlite3_value* docsize,
+                 std::vector<int>* tokens) {
+  tokens->assign(static_cast<size_t>(columns), 0);
+  if (docsize != nullptr) {
+    const auto* p = static_cast<const unsigned char*>(sqlite3_value_blob(docsize));
+    const unsigned char* end = p ? p + sqlite3_value_bytes(docsize) : nullptr;
+    int64_t total = 0;
+    int c = 0;
+    for (; p != nullptr && c < columns; ++c) {
+      uint64_t v = 0;
+      const int n = ReadVarint(p, end, &v);
+      if (n == 0 || v > static_cast<uint64_t>(INT32_MAX)) break;
+      p += n;
+      (*tokens)[static_cast<size_t>(c)] = static_cast<int>(v);
+      total += static_cast<int64_t>(v);
+    }
+    if (c == columns && p == end && total <= INT32_MAX) return static_cast<int>(total);
+  }
+  int total = 0;
   for (int c = 0; c < columns; ++c) {
-    uint64_t v = 0;
-    const int n = ReadVarint(p, end, &v);
-    if (n == 0) return -1;
-    p += n;
-    total += v;
+    int n = 0;
+    const bool known = api->xColumnSize(fts, c, &n) == SQLITE_OK;
+    (*tokens)[static_cast<size_t>(c)] = known ? n : -1;  // -1: unknown (MakeSnippet)
+    total += known ? n : 0;
   }
-  return p == end && total <= static_cast<uint64_t>(INT32_MAX) ? static_cast<int>(total) : -1;
+  return total;
 }
 
-// The current row's first kMaxMatchesPerPhrase matches of every phrase, per column, and its
-// column lengths (from the docsize record when given).
-RowMatches CollectMatches(const Fts5ExtensionApi* api, Fts5Context* fts, int columns, sqlite3_value* docsize) {
-  RowMatches m;
-  m.by_column.resize(static_cast<size_t>(columns));
-  m.column_tokens.assign(static_cast<size_t>(columns), -1);
+// The current row's first kMaxMatchesPerPhrase matches of every phrase, per column.
+std::vector<std::vector<PhraseMatch>> CollectMatches(const Fts5ExtensionApi* api, Fts5Context* fts, int columns) {
+  std::vector<std::vector<PhraseMatch>> by_column(static_cast<size_t>(columns));
   const int phrases = api->xPhraseCount(fts);
   for (int p = 0; p < phrases; ++p) {
     const int length = std::max(1, api->xPhraseSize(fts, p));
-    Fts5PhraseIter it;
-    int col = -1, off = 0, seen = 0;
-    if (api->xPhraseFirst(fts, p, &it, &col, &off) != SQLITE_OK) continue;
-    for (; col >= 0 && seen < kMaxMatchesPerPhrase; api->xPhraseNext(fts, &it, &col, &off), ++seen) {
-      if (col < columns) m.by_column[static_cast<size_t>(col)].push_back({p, off, length});
-    }
+    ForEachMatch(api, fts, p, [&](uint64_t col, int64_t off) {
+      if (col < by_column.size()) by_column[col].push_back({p, static_cast<int>(off), length});
+    });
   }
-  const auto* p = docsize ? static_cast<const unsigned char*>(sqlite3_value_blob(docsize)) : nullptr;
-  const unsigned char* end = p ? p + sqlite3_value_bytes(docsize) : nullptr;
-  for (int c = 0; c < columns; ++c) {
-    uint64_t v = 0;
-    const int n = p ? ReadVarint(p, end, &v) : 0;
-    if (n > 0 && v <= static_cast<uint64_t>(INT32_MAX)) {
-      p += n;
-      m.column_tokens[static_cast<size_t>(c)] = static_cast<int>(v);
-    } else {
-      p = nullptr;
-      int tokens = 0;
-      if (api->xColumnSize(fts, c, &tokens) == SQLITE_OK) m.column_tokens[static_cast<size_t>(c)] = tokens;
-    }
-  }
-  return m;
+  return by_column;
 }
 
 }  // namespace
@@ -241,21 +240,24 @@ void KbRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
       return;
     }
   }
-  // The row's length: from its docsize record when the query passes it (read in the same
-  // statement, a cursor seek), else through xColumnSize (a statement of its own per row).
-  int length = n_val >= columns + 3 ? DocsizeTokens(val[columns + 2], columns) : -1;
-  if (length < 0) api->xColumnSize(fts, -1, &length);
+  sqlite3_value* docsize = n_val >= columns + 3 ? val[columns + 2] : nullptr;
+  const int length = ColumnTokens(api, fts, columns, docsize, &stats->column_tokens);
   double score = 0;
   for (size_t i = 0; i < stats->idf.size(); ++i) {
-    const double freq = WeightedFrequency(api, fts, static_cast<int>(i), stats->weights);
+    double freq = 0;
+    ForEachMatch(api, fts, static_cast<int>(i), [&](uint64_t col, int64_t) {
+      freq += col < stats->weights.size() ? stats->weights[col] : 1.0;
+    });
     if (freq <= 0) continue;
     score += stats->idf[i] * freq * (k1 + 1) / (freq + k1 * (1 - b + b * length / stats->avg_tokens));
   }
-  if (TopRows* top = t_top_rows; top != nullptr && top->Wants(api->xRowid(fts), score)) {
+  const sqlite3_int64 rowid = api->xRowid(fts);
+  if (TopRows* top = t_top_rows; top != nullptr && top->Wants(rowid, score)) {
     RankedRow row;
-    row.rowid = api->xRowid(fts);
+    row.rowid = rowid;
     row.score = score;
-    row.matches = CollectMatches(api, fts, columns, n_val >= columns + 3 ? val[columns + 2] : nullptr);
+    row.matches.by_column = CollectMatches(api, fts, columns);
+    row.matches.column_tokens = stats->column_tokens;
     top->Add(std::move(row));
   }
   sqlite3_result_double(ctx, -score);

@@ -3,8 +3,8 @@
 // FTS5's own bm25() materialises every match of every phrase in a row, and snippet() scores
 // every match as a window start: on a 10 MiB note of one repeated word that is 2 million
 // matches, hundreds of milliseconds for bm25 and hours for snippet. These replacements look at
-// the first kMaxMatchesPerPhrase matches of each phrase only (iterated lazily with
-// xPhraseFirst/xPhraseNext), and tokenize a note only up to the end of the snippet window:
+// the first kMaxMatchesPerPhrase matches of each phrase only (read lazily from FTS5's position
+// lists), and tokenize a note only up to the end of the snippet window:
 //
 //   kb_rank(documents_fts, w_title, w_body [, min_rowid, max_rowid [, docsize]])
 //                                              bm25 (k1 = 1.2, b = 0.75), negated like FTS5's
