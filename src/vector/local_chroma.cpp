@@ -193,7 +193,14 @@ Status LocalChroma::Spawn() {
   const pid_t pid = ::fork();
   if (pid < 0) return Status::IOError(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
-    ::setsid();  // not in our terminal's process group: Ctrl-C reaches kbindex only
+    // A session of its own: Ctrl-C at a terminal reaches kbindex only (which stops the server
+    // in order), and a shared server outlives the terminal. It also makes the server its own
+    // scheduling group where the kernel groups by session (autogroup): under load Chroma keeps
+    // its share of the CPU. In kbindex's session instead, keyword p95 fell 10-14 -> 4-6 ms
+    // but hybrid p95 rose to 34-41 ms and a quarter fewer searches were answered: each query
+    // hands work between Chroma's threads, and every hand-off queued behind kbindex's
+    // (tools/bench --api at 100,000 notes; README, design notes).
+    ::setsid();
     // A private server (tests, benchmarks) dies with its owner even if the owner is killed;
     // a shared one outlives a crash and is adopted by the next kbindex run.
     if (!options_.shared) ::prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -91,6 +92,18 @@ TEST(CliHardeningTest, WhatKbindexCreatesIsPrivateToTheUser) {
     if (!entry.is_regular_file()) continue;
     EXPECT_EQ(Mode(entry.path()) & 077, 0u) << entry.path() << " is readable by others";
   }
+}
+
+TEST(CliHardeningTest, TheManagedChromaRunsInASessionOfItsOwn) {
+  test::TestChroma chroma;  // started as kbindex starts the managed server
+  ASSERT_TRUE(chroma.ok());
+  const pid_t pid = chroma.server().pid();
+  ASSERT_GT(pid, 0);
+  // Ctrl-C signals the terminal's foreground group: ours, not the server's.
+  EXPECT_NE(::getpgid(pid), ::getpgrp());
+  // Its own session: where the kernel schedules by session, the server keeps its share.
+  EXPECT_EQ(::getsid(pid), pid);
+  EXPECT_NE(::getsid(pid), ::getsid(0));
 }
 
 TEST(CliHardeningTest, AReadOnlyDatabaseCanBeSearchedAndRefusesWritesClearly) {
