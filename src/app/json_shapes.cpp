@@ -143,7 +143,7 @@ json SearchResultsToJson(const kbindex::SearchResults& r, const std::string& que
              {"source", h.source},
              {"snippet", h.snippet},
              {"score", h.score},
-             {"foundBy", found},
+             {"foundBy", std::move(found)},
              {"syncStatus", kbindex::SyncStateName(h.sync_state)}};
     if (h.similarity) hit["similarity"] = *h.similarity;
     if (!h.heading.empty()) hit["heading"] = h.heading;
@@ -152,7 +152,7 @@ json SearchResultsToJson(const kbindex::SearchResults& r, const std::string& que
   json j{{"query", query},
          {"mode", kbindex::SearchModeName(r.mode)},
          {"degraded", r.degraded},
-         {"results", hits}};
+         {"results", std::move(hits)}};
   if (r.degraded) j["degradedReason"] = r.degraded_reason;
   return j;
 }
