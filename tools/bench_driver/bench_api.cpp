@@ -270,10 +270,11 @@ int RunApiBench(const ApiBenchArgs& a, const MeasureFn& measure) {
     lo.data_dir = a.work + "/api-chroma-" + std::to_string(n);
     lo.shared = false;
     auto chroma = LocalChroma::Start(lo);
-    if (!chroma.ok()) {
-      std::fprintf(stderr, "bench: %s\n", chroma.status().ToString().c_str());
-      return 1;
-    }
+    const auto started = [&] {
+      if (!chroma.ok()) std::fprintf(stderr, "bench: %s\n", chroma.status().ToString().c_str());
+      return chroma.ok();
+    };
+    if (!started()) return 1;
     const std::string db = a.work + "/api-" + std::to_string(n) + "/kb.db";
     fs::create_directories(fs::path(db).parent_path());
     if (!a.reuse || !fs::exists(db)) {
@@ -290,10 +291,7 @@ int RunApiBench(const ApiBenchArgs& a, const MeasureFn& measure) {
         // 3,237 with a fresh one).
         (*chroma)->Stop();
         chroma = LocalChroma::Start(lo);
-        if (!chroma.ok()) {
-          std::fprintf(stderr, "bench: %s\n", chroma.status().ToString().c_str());
-          return 1;
-        }
+        if (!started()) return 1;
       }
       const auto queries = QueriesFrom(corpus, 300);
       const int port = LocalChroma::FreePort();
