@@ -148,7 +148,10 @@ TEST_F(RetryWorkerTest, NotesWrittenInABurstGoToTheVectorStoreInOnePass) {
     worker_->Trigger();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_TRUE(wait_for([&] { return store_->Stats(3)->synced == 10; }));
+  // A pass is counted after its writes (and the after-pass hook): wait for both.
+  ASSERT_TRUE(wait_for([&] {
+    return store_->Stats(3)->synced == 10 && worker_->status().passes > passes_before;
+  }));
   EXPECT_EQ(worker_->status().passes - passes_before, 1);
   EXPECT_EQ(fake_.upsert_calls.load() - upserts_before, 1);
   worker_->Stop();
