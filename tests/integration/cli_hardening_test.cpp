@@ -1,6 +1,7 @@
 // The careless-user half of issue 12, through the kbindex binary: what it prints, what it
 // refuses, what it creates, and what it can still do on a read-only database.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -104,6 +105,23 @@ TEST(CliHardeningTest, TheManagedChromaRunsInASessionOfItsOwn) {
   // Its own session: where the kernel schedules by session, the server keeps its share.
   EXPECT_EQ(::getsid(pid), pid);
   EXPECT_NE(::getsid(pid), ::getsid(0));
+}
+
+TEST(CliHardeningTest, TheManagedChromaDoesNotPreemptOnWakeUp) {
+  test::TestChroma chroma;  // started as kbindex starts the managed server
+  ASSERT_TRUE(chroma.ok());
+  const pid_t pid = chroma.server().pid();
+  ASSERT_GT(pid, 0);
+  // Every thread of the server, the ones it started after exec included, runs SCHED_BATCH.
+  int threads = 0;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+    EXPECT_EQ(::sched_getscheduler(tid), SCHED_BATCH) << "thread " << tid;
+    ++threads;
+  }
+  EXPECT_GT(threads, 1);
+  // kbindex itself keeps the normal policy.
+  EXPECT_EQ(::sched_getscheduler(0), SCHED_OTHER);
 }
 
 TEST(CliHardeningTest, AReadOnlyDatabaseCanBeSearchedAndRefusesWritesClearly) {
