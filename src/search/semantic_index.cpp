@@ -125,7 +125,7 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     where = json{{"source", source}}.dump();
   }
   const int n = std::min(std::max(k * 4, 20), 300);
-  auto hits = vectors_.Query(coll, e.row(0), n, where);
+  auto hits = batcher_.Query(coll, e.row(0), n, where);
   // The collection was replaced (an embedder switch, a rebuild, recreated) while we asked: a
   // query Chroma 1.0 was answering when the old collection was dropped fails with 404, or with
   // 412 "Missing metadata segment". Look the active collection up again and ask it once.
@@ -133,7 +133,7 @@ Result<std::vector<SemanticHit>> SemanticIndex::Search(const std::string& query,
     KB_ASSIGN_OR_RETURN(active, Active(true));
     coll = active.first;
     KB_ASSIGN_OR_RETURN(e, active.second->Embed(texts));
-    hits = vectors_.Query(coll, e.row(0), n, where);
+    hits = batcher_.Query(coll, e.row(0), n, where);
   }
   if (!hits.ok()) return hits.status();
 

@@ -14,6 +14,7 @@
 #include "search/semantic_floor.h"
 #include "store/document_store.h"
 #include "sync/chunk_records.h"
+#include "vector/query_batcher.h"
 #include "vector/vector_store.h"
 
 namespace kb {
@@ -64,6 +65,7 @@ class SemanticIndex {
   EmbedderResolver resolve_;
   ChunkerOptions chunker_;
   std::string configured_collection_;
+  QueryBatcher batcher_{vectors_};  // concurrent searches share Chroma requests
   std::mutex mu_;
   std::optional<CollectionRef> collection_;
   std::optional<std::pair<std::string, double>> floor_;  // embedder id, floor; guarded by mu_

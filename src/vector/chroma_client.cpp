@@ -327,11 +327,22 @@ Result<GetResult> ChromaClient::Get(const CollectionRef& c, const GetRequest& re
 Result<std::vector<QueryHit>> ChromaClient::Query(const CollectionRef& c,
                                                   std::span<const float> embedding, int n_results,
                                                   const std::string& where_json) {
+  const std::span<const float> one[] = {embedding};
+  KB_ASSIGN_OR_RETURN(auto lists, QueryMany(c, one, n_results, where_json));
+  return std::move(lists.front());
+}
+
+Result<std::vector<std::vector<QueryHit>>> ChromaClient::QueryMany(
+    const CollectionRef& c, std::span<const std::span<const float>> embeddings, int n_results,
+    const std::string& where_json) {
   if (n_results < 1) return Status::InvalidArgument("n_results must be at least 1");
-  if (embedding.empty()) return Status::InvalidArgument("empty query embedding");
-  json body{{"query_embeddings", json::array({json(std::vector<float>(embedding.begin(), embedding.end()))})},
-            {"n_results", n_results},
-            {"include", json::array({"distances"})}};
+  if (embeddings.empty()) return Status::InvalidArgument("no query embeddings");
+  json vectors = json::array();
+  for (std::span<const float> e : embeddings) {
+    if (e.empty()) return Status::InvalidArgument("empty query embedding");
+    vectors.push_back(json(std::vector<float>(e.begin(), e.end())));
+  }
+  json body{{"query_embeddings", std::move(vectors)}, {"n_results", n_results}, {"include", json::array({"distances"})}};
   if (!where_json.empty()) {
     json where = json::parse(where_json, nullptr, false);
     if (where.is_discarded()) return Status::InvalidArgument("where filter is not JSON");
@@ -340,21 +351,29 @@ Result<std::vector<QueryHit>> ChromaClient::Query(const CollectionRef& c,
   KB_ASSIGN_OR_RETURN(HttpResponse r, http_->Post(CollectionPath(c) + "/query", body.dump()));
   if (!r.ok()) return HttpStatusError(kService, "query", r);
   KB_ASSIGN_OR_RETURN(json j, ParseBody("query", r));
-  std::vector<QueryHit> hits;
+  std::vector<std::vector<QueryHit>> lists(embeddings.size());
   try {
-    const json& ids = j.at("ids").at(0);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      QueryHit h;
-      h.id = ids[i].get<std::string>();
-      if (j.contains("distances") && j["distances"].is_array() && !j["distances"][0].is_null()) {
-        h.distance = j["distances"][0][i].get<double>();
+    const json& ids = j.at("ids");
+    const json* distances = j.contains("distances") && j["distances"].is_array() ? &j["distances"] : nullptr;
+    if (!ids.is_array() || ids.size() != embeddings.size()) {
+      return Status::RemoteTransient("Chroma query: " + std::to_string(ids.is_array() ? ids.size() : 0) +
+                                     " result lists for " + std::to_string(embeddings.size()) + " queries");
+    }
+    for (size_t q = 0; q < ids.size(); ++q) {
+      const json& row = ids[q];
+      const json* dist = distances && q < distances->size() && (*distances)[q].is_array() ? &(*distances)[q] : nullptr;
+      lists[q].reserve(row.size());
+      for (size_t i = 0; i < row.size(); ++i) {
+        QueryHit h;
+        h.id = row[i].get<std::string>();
+        if (dist) h.distance = dist->at(i).get<double>();
+        lists[q].push_back(std::move(h));
       }
-      hits.push_back(std::move(h));
     }
   } catch (const json::exception& e) {
     return Status::RemoteTransient(std::string("Chroma query: unexpected reply: ") + e.what());
   }
-  return hits;
+  return lists;
 }
 
 Result<int64_t> ChromaClient::Count(const CollectionRef& c) {

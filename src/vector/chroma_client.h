@@ -39,6 +39,11 @@ class ChromaClient : public VectorStore {
   Result<GetResult> Get(const CollectionRef& c, const GetRequest& request) override;
   Result<std::vector<QueryHit>> Query(const CollectionRef& c, std::span<const float> embedding,
                                       int n_results, const std::string& where_json) override;
+  // One request for all of `embeddings` (Chroma answers each in turn, but the request's own
+  // cost, about 1.5 ms of the server's CPU, is paid once).
+  Result<std::vector<std::vector<QueryHit>>> QueryMany(const CollectionRef& c,
+                                                       std::span<const std::span<const float>> embeddings,
+                                                       int n_results, const std::string& where_json) override;
   Result<int64_t> Count(const CollectionRef& c) override;
   size_t MaxBatchSize() override;
   size_t MaxRequestBytes() override { return options_.max_request_bytes; }

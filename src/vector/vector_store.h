@@ -84,6 +84,20 @@ class VectorStore {
   // Nearest neighbours of `embedding`, closest first.
   virtual Result<std::vector<QueryHit>> Query(const CollectionRef& c, std::span<const float> embedding,
                                               int n_results, const std::string& where_json = "") = 0;
+  // Nearest neighbours of each of `embeddings`, in one request where the store allows it (one
+  // result list per embedding, in order). This one asks for each in turn.
+  virtual Result<std::vector<std::vector<QueryHit>>> QueryMany(const CollectionRef& c,
+                                                               std::span<const std::span<const float>> embeddings,
+                                                               int n_results, const std::string& where_json = "") {
+    std::vector<std::vector<QueryHit>> out;
+    out.reserve(embeddings.size());
+    for (std::span<const float> e : embeddings) {
+      auto hits = Query(c, e, n_results, where_json);
+      if (!hits.ok()) return hits.status();
+      out.push_back(std::move(*hits));
+    }
+    return out;
+  }
   virtual Result<int64_t> Count(const CollectionRef& c) = 0;
 
   // Most records per write request the server accepts.

@@ -6,7 +6,8 @@
 // ever fixes it, this test says so). The others show kbindex's answer: identical chunks are never
 // sent more than once, so the same workload through kbindex keeps answering; the canary notices an
 // index broken anyway (by another client, or an older kbindex), and `verify --repair` rebuilds it
-// beside the active collection while search keeps answering.
+// beside the active collection while search keeps answering. Last, searches that arrive together
+// share Chroma requests (QueryBatcher), and each still gets its own neighbours.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,9 +22,11 @@
 #include "integration/harness.h"
 #include "search/searcher.h"
 #include "search/semantic_index.h"
+#include "support/fake_vector_store.h"
 #include "support/test_services.h"
 #include "sync/canary.h"
 #include "sync/chunk_records.h"
+#include "vector/query_batcher.h"
 
 namespace kb {
 namespace {
@@ -245,6 +248,79 @@ TEST(IndexHealthTest, TheCanaryFindsABrokenIndexAndRepairRebuildsItWhileSearchAn
   auto collections = h.client->ListCollections();
   ASSERT_TRUE(collections.ok());
   EXPECT_EQ(std::count(collections->begin(), collections->end(), broken_name), 0) << "the broken one stays";
+}
+
+TEST(IndexHealthTest, QueriesThatArriveTogetherShareAChromaRequestAndEachGetsItsOwnNeighbours) {
+  test::Harness h;
+  ASSERT_TRUE(h.ready());
+  auto text = [](int i) { return "# Note " + std::to_string(i) + "\n" + Words(i, 40) + "\n"; };
+  for (int i = 0; i < 60; ++i) h.Write("n" + std::to_string(i) + ".md", text(i));
+  h.Scan();
+  ASSERT_EQ(h.Sync().synced, 60);
+  const CollectionRef coll = h.Collection();
+
+  // The first request waits at a gate; five queries arrive meanwhile and wait for it.
+  test::FailingVectorStore gated(*h.client);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int requests = 0;
+  gated.OnQuery([&] {
+    std::unique_lock lock(mu);
+    ++requests;
+    cv.wait(lock, [&] { return open; });
+  });
+  QueryBatcher batcher(gated, 1);
+  const std::vector<int> notes{3, 11, 25, 38, 47, 59};
+  std::vector<std::string> first(notes.size());
+  std::vector<std::thread> threads;
+  auto ask = [&](size_t k) {
+    return std::thread([&, k] {
+      const std::string t = text(notes[k]);
+      const std::string_view one[] = {t};
+      auto e = h.embedder.Embed(one);
+      ASSERT_TRUE(e.ok());
+      auto hits = batcher.Query(coll, e->row(0), 5);
+      ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+      ASSERT_FALSE(hits->empty());
+      first[k] = hits->front().id;
+    });
+  };
+  threads.push_back(ask(0));
+  for (int i = 0; i < 5000 && batcher.counts().requests < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (size_t k = 1; k < notes.size(); ++k) threads.push_back(ask(k));
+  for (int i = 0; i < 5000 && batcher.waiting() < notes.size() - 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(batcher.waiting(), notes.size() - 1);
+  {
+    std::lock_guard lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  // Two requests to Chroma for six queries, and each query's own note comes first.
+  EXPECT_EQ(requests, 2);
+  EXPECT_EQ(batcher.counts().requests, 2);
+  EXPECT_EQ(batcher.counts().queries, 6);
+  for (size_t k = 0; k < notes.size(); ++k) {
+    EXPECT_EQ(first[k], "notes:n" + std::to_string(notes[k]) + ".md#0") << "query for note " << notes[k];
+  }
+
+  // Through the whole semantic search, sixteen at once: each finds its own note first.
+  ChunkerOptions chunker;
+  chunker.max_bytes = 400;
+  SemanticIndex semantic(*h.store, *h.client, h.embedder, nullptr, chunker, "kbindex");
+  std::vector<std::string> found(16);
+  threads.clear();
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      auto hits = semantic.Search(text(i * 3), 3, "");
+      if (hits.ok() && !hits->empty()) found[static_cast<size_t>(i)] = hits->front().doc.id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(found[static_cast<size_t>(i)], "notes:n" + std::to_string(i * 3) + ".md") << i;
 }
 
 }  // namespace

@@ -237,23 +237,30 @@ void FailingVectorStore::OnQuery(std::function<void()> hook) {
   std::lock_guard lock(mu_);
   on_query_ = std::move(hook);
 }
-Result<std::vector<QueryHit>> FailingVectorStore::Query(const CollectionRef& c, std::span<const float> e,
-                                                        int n, const std::string& where_json) {
+std::optional<Status> FailingVectorStore::BeforeQuery() {
   std::function<void()> hook;
   {
     std::lock_guard lock(mu_);
     hook = on_query_;
   }
   if (hook) hook();
-  if (auto d = Down()) return *d;
-  {
-    std::lock_guard lock(mu_);
-    if (fail_queries_ > 0) {
-      --fail_queries_;
-      return fail_query_status_;
-    }
+  if (auto d = Down()) return d;
+  std::lock_guard lock(mu_);
+  if (fail_queries_ > 0) {
+    --fail_queries_;
+    return fail_query_status_;
   }
+  return std::nullopt;
+}
+Result<std::vector<QueryHit>> FailingVectorStore::Query(const CollectionRef& c, std::span<const float> e,
+                                                        int n, const std::string& where_json) {
+  if (auto failed = BeforeQuery()) return *failed;
   return inner_.Query(c, e, n, where_json);
+}
+Result<std::vector<std::vector<QueryHit>>> FailingVectorStore::QueryMany(
+    const CollectionRef& c, std::span<const std::span<const float>> es, int n, const std::string& where_json) {
+  if (auto failed = BeforeQuery()) return *failed;
+  return inner_.QueryMany(c, es, n, where_json);
 }
 Result<int64_t> FailingVectorStore::Count(const CollectionRef& c) {
   if (auto d = Down()) return *d;

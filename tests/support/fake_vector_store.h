@@ -72,7 +72,7 @@ class FailingVectorStore : public VectorStore {
   void FailNextQueries(int n, Status status);
   // Every call (reads too) fails with `status` until cleared: a server that is down.
   void SetDown(std::optional<Status> status);
-  // Called at the start of every query, on the querying thread.
+  // Called at the start of every query request (Query or QueryMany), on the querying thread.
   void OnQuery(std::function<void()> hook);
 
   Status Heartbeat() override;
@@ -86,6 +86,9 @@ class FailingVectorStore : public VectorStore {
   Result<GetResult> Get(const CollectionRef& c, const GetRequest& request) override;
   Result<std::vector<QueryHit>> Query(const CollectionRef& c, std::span<const float> embedding,
                                       int n_results, const std::string& where_json) override;
+  Result<std::vector<std::vector<QueryHit>>> QueryMany(const CollectionRef& c,
+                                                       std::span<const std::span<const float>> embeddings,
+                                                       int n_results, const std::string& where_json) override;
   Result<int64_t> Count(const CollectionRef& c) override;
   size_t MaxBatchSize() override { return inner_.MaxBatchSize(); }
   size_t MaxRequestBytes() override { return inner_.MaxRequestBytes(); }
@@ -93,6 +96,8 @@ class FailingVectorStore : public VectorStore {
 
  private:
   std::optional<Status> Down();
+  // The hook, then a server that is down or a failure asked for: what the query request meets.
+  std::optional<Status> BeforeQuery();
   // Decides the fate of one write: nullopt = pass through.
   std::optional<std::pair<Status, bool>> NextWriteFault();
 

@@ -75,6 +75,32 @@ void RunVectorStoreContract(VectorStore& store, const std::string& prefix) {
   EXPECT_LT((*hits)[0].distance, (*hits)[1].distance);
   EXPECT_EQ(store.Query(c, q, 0, "").status().code(), Status::Code::kInvalidArgument);
 
+  // QueryMany: one result list per embedding, in order, each as Query gives it; a filter
+  // applies to all of them.
+  std::vector<float> q2{0, 1, 0, 0};
+  const std::span<const float> both[] = {q, q2};
+  auto lists = store.QueryMany(c, both, 2, "");
+  ASSERT_TRUE(lists.ok()) << lists.status().ToString();
+  ASSERT_EQ(lists->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    auto alone = store.Query(c, both[i], 2, "");
+    ASSERT_TRUE(alone.ok());
+    ASSERT_EQ((*lists)[i].size(), alone->size()) << "query " << i;
+    for (size_t j = 0; j < alone->size(); ++j) {
+      EXPECT_EQ((*lists)[i][j].id, (*alone)[j].id) << "query " << i;
+      EXPECT_NEAR((*lists)[i][j].distance, (*alone)[j].distance, 1e-5) << "query " << i;
+    }
+  }
+  EXPECT_NE((*lists)[0][0].id, (*lists)[1][0].id);
+  auto filtered = store.QueryMany(c, both, 3, R"({"doc_id":"a.md"})");
+  ASSERT_TRUE(filtered.ok()) << filtered.status().ToString();
+  ASSERT_EQ(filtered->size(), 2u);
+  for (const auto& list : *filtered) {
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].id, "a.md#0");
+  }
+  EXPECT_EQ(store.QueryMany(c, both, 0, "").status().code(), Status::Code::kInvalidArgument);
+
   // Deletes: an empty list is a no-op, ids and filters remove records.
   std::vector<std::string> none;
   EXPECT_TRUE(store.Delete(c, none).ok());
