@@ -119,6 +119,27 @@ class QueryBatcherTest : public ::testing::Test {
     for (int i = 0; i < 5000 && b.waiting() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_EQ(b.waiting(), n);
   }
+  struct Asked {
+    int axis;
+    std::string where;
+  };
+  // Holds the slot with a query of axis 0, asks `asked` while it is held, then lets all go.
+  // Returns each query's nearest neighbour: the holding one first, then `asked` in order.
+  std::vector<std::string> AskWhileHeld(QueryBatcher& b, const std::vector<Asked>& asked) {
+    std::vector<std::string> answers(asked.size() + 1);
+    std::vector<std::thread> threads;
+    threads.push_back(HoldTheSlot(b, &answers[0]));
+    for (size_t i = 0; i < asked.size(); ++i) threads.push_back(Ask(b, asked[i].axis, asked[i].where, &answers[i + 1]));
+    AwaitWaiting(b, asked.size());
+    store_.Open();
+    for (auto& t : threads) t.join();
+    return answers;
+  }
+  std::vector<size_t> SortedSizes() {
+    std::vector<size_t> sizes = store_.Sizes();
+    std::sort(sizes.begin(), sizes.end());
+    return sizes;
+  }
 
   GatedStore store_;
   CollectionRef coll_;
@@ -138,19 +159,9 @@ TEST_F(QueryBatcherTest, ALoneQueryGoesOutAtOnceByItself) {
 
 TEST_F(QueryBatcherTest, QueriesThatArriveWhileTheRequestIsOutGoTogether) {
   QueryBatcher b(store_, 1);
-  std::string first, a1, a2, a3;
-  std::thread t0 = HoldTheSlot(b, &first);
-  std::thread t1 = Ask(b, 1, "", &a1);
-  std::thread t2 = Ask(b, 2, "", &a2);
-  std::thread t3 = Ask(b, 3, "", &a3);
-  AwaitWaiting(b, 3);
-  store_.Open();
-  for (auto* t : {&t0, &t1, &t2, &t3}) t->join();
+  const auto answers = AskWhileHeld(b, {{1, ""}, {2, ""}, {3, ""}});
   // Each query has its own nearest neighbour, though three shared a request.
-  EXPECT_EQ(first, "n0.md#0");
-  EXPECT_EQ(a1, "n1.md#0");
-  EXPECT_EQ(a2, "n2.md#0");
-  EXPECT_EQ(a3, "n3.md#0");
+  EXPECT_EQ(answers, (std::vector<std::string>{"n0.md#0", "n1.md#0", "n2.md#0", "n3.md#0"}));
   EXPECT_EQ(store_.Sizes(), (std::vector<size_t>{1, 3}));
   EXPECT_EQ(b.counts().requests, 2);
   EXPECT_EQ(b.counts().queries, 4);
@@ -159,38 +170,19 @@ TEST_F(QueryBatcherTest, QueriesThatArriveWhileTheRequestIsOutGoTogether) {
 
 TEST_F(QueryBatcherTest, OnlyQueriesWithTheSameFilterShareARequest) {
   QueryBatcher b(store_, 1);
-  std::string first, even2, odd1, even0;
-  std::thread t0 = HoldTheSlot(b, &first);
-  std::thread t1 = Ask(b, 2, R"({"source":"even"})", &even2);
-  std::thread t2 = Ask(b, 2, R"({"source":"odd"})", &odd1);
-  std::thread t3 = Ask(b, 0, R"({"source":"even"})", &even0);
-  AwaitWaiting(b, 3);
-  store_.Open();
-  for (auto* t : {&t0, &t1, &t2, &t3}) t->join();
-  EXPECT_EQ(even2, "n2.md#0");
-  EXPECT_EQ(even0, "n0.md#0");
-  EXPECT_TRUE(odd1 == "n1.md#0" || odd1 == "n3.md#0") << odd1;  // the filter held
-  std::vector<size_t> sizes = store_.Sizes();
-  std::sort(sizes.begin(), sizes.end());
-  EXPECT_EQ(sizes, (std::vector<size_t>{1, 1, 2}));  // the first, the odd one, the two even ones
+  const auto answers =
+      AskWhileHeld(b, {{2, R"({"source":"even"})"}, {2, R"({"source":"odd"})"}, {0, R"({"source":"even"})"}});
+  EXPECT_EQ(answers[1], "n2.md#0");
+  EXPECT_TRUE(answers[2] == "n1.md#0" || answers[2] == "n3.md#0") << answers[2];  // the filter held
+  EXPECT_EQ(answers[3], "n0.md#0");
+  EXPECT_EQ(SortedSizes(), (std::vector<size_t>{1, 1, 2}));  // the first, the odd one, the two even ones
 }
 
 TEST_F(QueryBatcherTest, ARequestCarriesAtMostMaxBatchQueries) {
   QueryBatcher b(store_, 1, 2);
-  std::string first, a1, a2, a3;
-  std::thread t0 = HoldTheSlot(b, &first);
-  std::thread t1 = Ask(b, 1, "", &a1);
-  std::thread t2 = Ask(b, 2, "", &a2);
-  std::thread t3 = Ask(b, 3, "", &a3);
-  AwaitWaiting(b, 3);
-  store_.Open();
-  for (auto* t : {&t0, &t1, &t2, &t3}) t->join();
-  EXPECT_EQ(a1, "n1.md#0");
-  EXPECT_EQ(a2, "n2.md#0");
-  EXPECT_EQ(a3, "n3.md#0");
-  std::vector<size_t> sizes = store_.Sizes();
-  std::sort(sizes.begin(), sizes.end());
-  EXPECT_EQ(sizes, (std::vector<size_t>{1, 1, 2}));
+  const auto answers = AskWhileHeld(b, {{1, ""}, {2, ""}, {3, ""}});
+  EXPECT_EQ(answers, (std::vector<std::string>{"n0.md#0", "n1.md#0", "n2.md#0", "n3.md#0"}));
+  EXPECT_EQ(SortedSizes(), (std::vector<size_t>{1, 1, 2}));
 }
 
 TEST_F(QueryBatcherTest, TwoRequestsMayBeOutAtOnce) {
