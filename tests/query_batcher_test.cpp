@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "support/fake_vector_store.h"
@@ -31,6 +32,7 @@ class GatedStore : public FakeVectorStore {
                                                        const std::string& where) override {
     Arrive(es.size());
     if (fail_many) return Status::RemoteTransient("Chroma query: HTTP 500");
+    if (throw_many) throw std::runtime_error("out of memory");
     std::vector<std::vector<QueryHit>> out;
     for (std::span<const float> e : es) {
       auto hits = FakeVectorStore::Query(c, e, n, where);
@@ -62,6 +64,7 @@ class GatedStore : public FakeVectorStore {
   }
 
   bool fail_many = false;
+  bool throw_many = false;
 
  private:
   void Arrive(size_t queries) {
@@ -218,6 +221,18 @@ TEST_F(QueryBatcherTest, AFailedRequestFailsEveryQueryItCarriedAndTheNextOneGoes
   const std::vector<float> e = Axis(3);
   auto later = b.Query(coll_, e, 1);
   ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->front().id, "n3.md#0");
+}
+
+TEST_F(QueryBatcherTest, AStoreThatThrowsFailsTheQueriesAndFreesTheSlot) {
+  QueryBatcher b(store_, 1);
+  store_.throw_many = true;
+  const auto answers = AskWhileHeld(b, {{1, ""}, {2, ""}});
+  EXPECT_EQ(answers, (std::vector<std::string>{"n0.md#0", "", ""}));  // the two shared the throwing request
+  store_.throw_many = false;
+  const std::vector<float> e = Axis(3);
+  auto later = b.Query(coll_, e, 1);  // the slot was handed back
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
   EXPECT_EQ(later->front().id, "n3.md#0");
 }
 

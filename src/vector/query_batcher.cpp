@@ -36,7 +36,11 @@ Result<std::vector<QueryHit>> QueryBatcher::Query(const CollectionRef& c, std::s
       counts_.requests += 1;
       counts_.queries += static_cast<int64_t>(batch.size());
       lock.unlock();
-      Send(batch);  // no lock held across the network call
+      try {
+        Send(batch);  // no lock held across the network call
+      } catch (const std::exception& e) {  // every query it carried still gets an answer
+        for (Waiting* w : batch) w->result = Status::Internal(std::string("vector query: ") + e.what());
+      }
       lock.lock();
       --in_flight_;
       for (Waiting* w : batch) w->done = true;
