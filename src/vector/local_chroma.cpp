@@ -5,10 +5,10 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
