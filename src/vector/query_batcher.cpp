@@ -27,8 +27,7 @@ Result<std::vector<QueryHit>> QueryBatcher::Query(const CollectionRef& c, std::s
   Waiting me{&c, embedding, n_results, &where_json};
   std::unique_lock lock(mu_);
   waiting_.push_back(&me);
-  for (;;) {
-    if (me.done) break;
+  while (!me.done) {
     // Still waiting and a request is free: send it, with whatever waits alongside.
     if (!me.sent && in_flight_ < max_in_flight_) {
       std::vector<Waiting*> batch = TakeBatch(&me);
@@ -44,12 +43,10 @@ Result<std::vector<QueryHit>> QueryBatcher::Query(const CollectionRef& c, std::s
       lock.lock();
       --in_flight_;
       for (Waiting* w : batch) w->done = true;
-      lock.unlock();
       cv_.notify_all();  // the queries answered, and the ones that may now go
-      lock.lock();
-      continue;
+    } else {
+      cv_.wait(lock);
     }
-    cv_.wait(lock);
   }
   return std::move(*me.result);
 }
